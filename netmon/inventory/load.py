@@ -1,0 +1,301 @@
+"""Load ``inventory/*.yaml``: parse, validate each record, merge, cross-check.
+
+The result is an immutable :class:`Inventory`, or an :class:`InventoryError`
+listing *every* problem with file, line and column — an operator fixes a
+batch of typos in one go instead of one per run.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from netmon.inventory import schema as s
+from netmon.inventory.problems import InventoryError, Problem
+from netmon.inventory.yamlsrc import Source, gc_paused, iter_yaml_files, read_yaml
+
+SECTION_MODELS: dict[str, type[s.Model]] = {
+    "sites": s.Site,
+    "devices": s.Device,
+    "links": s.Link,
+    "base_stations": s.BaseStation,
+    "snmp_profiles": s.SnmpProfile,
+    "ssh_profiles": s.SshProfile,
+    "maintenance": s.Maintenance,
+}
+KEY_FIELD = {"snmp_profiles": "name", "ssh_profiles": "name"}
+TOP_LEVEL = ("province", *SECTION_MODELS)
+
+M = TypeVar("M", bound=s.Model)
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a record was written: used to point cross-reference errors at the right line."""
+
+    source: Source
+    loc: tuple[int | str, ...]
+
+    def at(self, *fields: int | str) -> tuple[str, int, int]:
+        line, col, _ = self.source.locate(self.loc + fields)
+        return self.source.file, line, col
+
+    def field(self, *fields: int | str) -> str:
+        return render_loc(self.loc + fields)
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """The validated, merged inventory. Records are keyed by id (profiles by name), in file order."""
+
+    province: s.Province
+    sites: Mapping[str, s.Site]
+    devices: Mapping[str, s.Device]
+    links: Mapping[str, s.Link]
+    base_stations: Mapping[str, s.BaseStation]
+    snmp_profiles: Mapping[str, s.SnmpProfile]
+    ssh_profiles: Mapping[str, s.SshProfile]
+    maintenance: Mapping[str, s.Maintenance]
+    origins: Mapping[tuple[str, str], Origin] = field(default_factory=dict, compare=False, repr=False)
+    broken: frozenset[tuple[str, str]] = field(default=frozenset(), compare=False, repr=False)
+    """(section, key) of records that failed validation: references to them are not reported twice."""
+    incomplete: bool = field(default=False, compare=False, repr=False)
+    """A file could not be parsed: its records are unknown, so references are not checked."""
+
+    def known(self, section: str, key: str) -> bool:
+        """True when ``key`` exists in ``section`` — or exists but is broken (already reported),
+        or may exist in a file that could not be parsed."""
+        return key in getattr(self, section) or (section, key) in self.broken or self.incomplete
+
+    @cached_property
+    def districts(self) -> dict[str, s.District]:
+        return {d.code: d for d in self.province.districts}
+
+    @cached_property
+    def communes(self) -> dict[str, tuple[s.District, s.Commune]]:
+        return {c.code: (d, c) for d in self.province.districts for c in d.communes}
+
+    def counts(self) -> dict[str, int]:
+        """The headline numbers (``netmon inventory stats``)."""
+        return {
+            "districts": len(self.province.districts),
+            "communes": sum(len(d.communes) for d in self.province.districts),
+            "sites": len(self.sites),
+            "devices": len(self.devices),
+            "links": len(self.links),
+            "base_stations": len(self.base_stations),
+            "snmp_profiles": len(self.snmp_profiles),
+            "ssh_profiles": len(self.ssh_profiles),
+            "maintenance": len(self.maintenance),
+        }
+
+
+def render_loc(loc: Iterable[int | str]) -> str:
+    """``('sites', 3, 'lat')`` → ``sites[3].lat``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def load_inventory(path: Path | str) -> Inventory:
+    """Load and fully validate the inventory at ``path`` (a folder or one file).
+
+    Raises :class:`InventoryError` with every problem found.
+    """
+    with gc_paused():
+        return _load(Path(path))
+
+
+def _load(root: Path) -> Inventory:
+    if not root.exists():
+        raise InventoryError([Problem(str(root), 1, 1, "", "no such file or folder")])
+    files = list(iter_yaml_files(root))
+    if not files:
+        raise InventoryError([Problem(str(root), 1, 1, "", "no *.yaml files here: nothing to load")])
+    base = root if root.is_dir() else root.parent
+    problems: list[Problem] = []
+    records: dict[str, list[tuple[Any, Origin]]] = {name: [] for name in TOP_LEVEL}
+    broken: set[tuple[str, str]] = set()
+    unreadable = False
+    for file in files:
+        display = _display(file, base)
+        src, found = read_yaml(file, display)
+        problems += found
+        if src is None:
+            unreadable = True
+            continue
+        found, complete = _records(src, records, broken)
+        problems += found
+        unreadable |= not complete
+
+    provinces = records["province"]
+    if not provinces:
+        if not problems:
+            problems.append(
+                Problem(str(root), 1, 1, "province", "no file defines 'province' (the administrative units)")
+            )
+        raise InventoryError(problems)
+    province, province_origin = provinces[0]
+    for _, origin in provinces[1:]:
+        file, line, col = origin.at()
+        first_file, first_line, _ = province_origin.at()
+        problems.append(
+            Problem(file, line, col, "province", f"defined again (first in {first_file}:{first_line})")
+        )
+
+    keyed: dict[str, dict[str, Any]] = {}
+    origins: dict[tuple[str, str], Origin] = {("province", province.code): province_origin}
+    for section in SECTION_MODELS:
+        keyed[section] = {}
+        key_field = KEY_FIELD.get(section, "id")
+        for model, origin in records[section]:
+            key = getattr(model, key_field)
+            if key in keyed[section]:
+                first = origins[(section, key)]
+                ffile, fline, _ = first.at()
+                file, line, col = origin.at(key_field)
+                problems.append(
+                    Problem(file, line, col, origin.field(key_field),
+                            f"duplicate {key_field} {key!r} (first in {ffile}:{fline})")
+                )
+                continue
+            keyed[section][key] = model
+            origins[(section, key)] = origin
+
+    inventory = Inventory(
+        province=province,
+        sites=keyed["sites"],
+        devices=keyed["devices"],
+        links=keyed["links"],
+        base_stations=keyed["base_stations"],
+        snmp_profiles=keyed["snmp_profiles"],
+        ssh_profiles=keyed["ssh_profiles"],
+        maintenance=keyed["maintenance"],
+        origins=origins,
+        broken=frozenset(broken),
+        incomplete=unreadable,
+    )
+    from netmon.inventory.validate import cross_check
+
+    problems += cross_check(inventory)
+    if problems:
+        raise InventoryError(problems)
+    return inventory
+
+
+def _display(file: Path, base: Path) -> str:
+    try:
+        return str(file.relative_to(Path.cwd()))
+    except ValueError:
+        return str(file)
+
+
+def _records(
+    src: Source, out: dict[str, list[tuple[Any, Origin]]], broken: set[tuple[str, str]]
+) -> tuple[list[Problem], bool]:
+    """Validate every record of one file on its own, so one bad record hides no other problem.
+
+    The bool is False when part of the file could not be read as records (an unknown section,
+    a section that is not a list): references to what it held must not be reported as unknown.
+    """
+    data = src.data
+    if not isinstance(data, dict):
+        line, col, _ = src.locate(())
+        return [Problem(src.file, line, col, "", "the top level must be a mapping of sections "
+                        f"({', '.join(TOP_LEVEL)})")], False
+    problems: list[Problem] = []
+    complete = True
+    for key, value in data.items():
+        if key not in TOP_LEVEL:
+            line, col = src.locate_key((key,))
+            problems.append(Problem(src.file, line, col, str(key), "unknown section" + _did_you_mean(key, TOP_LEVEL)))
+            complete = False
+            continue
+        if key == "province":
+            problems += _validate_one(src, ("province",), s.Province, value, out["province"])
+            continue
+        if value is None:
+            continue  # `base_stations:` with nothing under it is an empty list
+        if not isinstance(value, list):
+            line, col, _ = src.locate((key,))
+            problems.append(Problem(src.file, line, col, key, "must be a list of records (each starting with '- ')"))
+            complete = False
+            continue
+        model = SECTION_MODELS[key]
+        key_field = KEY_FIELD.get(key, "id")
+        for index, item in enumerate(value):
+            found = _validate_one(src, (key, index), model, item, out[key])
+            if found and isinstance(item, dict) and isinstance(item.get(key_field), str):
+                broken.add((key, item[key_field]))
+            problems += found
+    return problems, complete
+
+
+def _validate_one(
+    src: Source, loc: tuple[int | str, ...], model: type[M], item: Any, out: list[tuple[Any, Origin]]
+) -> list[Problem]:
+    try:
+        record = model.model_validate(item)
+    except ValidationError as exc:
+        return [_problem(src, loc, model, err) for err in exc.errors(include_url=False, include_input=False)]
+    out.append((record, Origin(src, loc)))
+    return []
+
+
+def _problem(src: Source, base: tuple[int | str, ...], model: type[BaseModel], err: ErrorDetails) -> Problem:
+    loc = base + tuple(err["loc"])
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        line, col = src.locate_key(loc)
+        owner = _model_at(model, tuple(err["loc"])[:-1])
+        names = tuple(owner.model_fields) if owner else ()
+        return Problem(src.file, line, col, render_loc(loc), "unknown field" + _did_you_mean(str(loc[-1]), names))
+    line, col, _ = src.locate(loc)
+    if kind == "missing":
+        message = "required field is missing"
+    elif kind == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") == s.ID_PATTERN:
+        message = "must be a lower-case id: letters a-z, digits, '.', '_', '-' (at most 64)"
+    else:
+        message = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    return Problem(src.file, line, col, render_loc(loc), message)
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The model class that holds the value at ``loc`` (to suggest its field names)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
+            return None
+        current = _inner_model(current.model_fields[part].annotation)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _inner_model(annotation: Any) -> Any:
+    """Unwrap ``list[X]``, ``X | None`` and ``Annotated[X, ...]`` down to a model class."""
+    for _ in range(5):
+        origin = typing.get_origin(annotation)
+        if origin is None:
+            return annotation
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if origin in (typing.Union, types.UnionType, list, typing.Annotated) and args:
+            annotation = args[0]
+        else:
+            return annotation
+    return annotation

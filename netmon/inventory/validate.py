@@ -1,0 +1,189 @@
+"""Checks that span records and files: references, duplicates, cycles, geography.
+
+Pure functions over a loaded :class:`~netmon.inventory.load.Inventory`; each
+problem points at the field that holds the bad value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from netmon.inventory.problems import Problem
+
+if TYPE_CHECKING:
+    from netmon.inventory.load import Inventory, Origin
+
+
+def cross_check(inv: Inventory) -> list[Problem]:
+    return [
+        *_units(inv),
+        *_sites(inv),
+        *_devices(inv),
+        *_links(inv),
+        *_base_stations(inv),
+        *_maintenance(inv),
+        *_addresses(inv),
+        *_cycles(inv),
+    ]
+
+
+def _at(origin: Origin, fields: tuple[int | str, ...], message: str) -> Problem:
+    file, line, col = origin.at(*fields)
+    return Problem(file, line, col, origin.field(*fields), message)
+
+
+def _units(inv: Inventory) -> Iterator[Problem]:
+    origin = inv.origins[("province", inv.province.code)]
+    seen: dict[str, tuple[int | str, ...]] = {}
+    for di, district in enumerate(inv.province.districts):
+        units: list[tuple[tuple[int | str, ...], str]] = [(("districts", di), district.code)]
+        units += [(("districts", di, "communes", ci), c.code) for ci, c in enumerate(district.communes)]
+        for loc, code in units:
+            if code in seen:
+                first = origin.at(*seen[code])
+                yield _at(origin, (*loc, "code"), f"duplicate unit code {code!r} (first at line {first[1]})")
+            else:
+                seen[code] = loc
+        box = inv.province.bbox
+        for loc, unit in [(("districts", di), district)] + [
+            (("districts", di, "communes", ci), c) for ci, c in enumerate(district.communes)
+        ]:
+            if unit.lat is not None and unit.lon is not None and not box.contains(unit.lat, unit.lon):
+                yield _at(origin, (*loc, "lat"), _outside(unit.lat, unit.lon, inv))
+
+
+def _outside(lat: float, lon: float, inv: Inventory) -> str:
+    b = inv.province.bbox
+    hint = " (lat and lon swapped?)" if b.contains(lon, lat) else ""
+    return (
+        f"({lat}, {lon}) is outside {inv.province.name} "
+        f"(lat {b.min_lat}..{b.max_lat}, lon {b.min_lon}..{b.max_lon}){hint}"
+    )
+
+
+def _unit_refs(
+    inv: Inventory, origin: Origin, district: str | None, commune: str | None
+) -> Iterator[Problem]:
+    districts = inv.districts
+    if district is not None and district not in districts:
+        yield _at(origin, ("district",), f"unknown district code {district!r}")
+        return
+    if commune is None:
+        return
+    found = inv.communes.get(commune)
+    if found is None:
+        yield _at(origin, ("commune",), f"unknown commune code {commune!r}")
+    elif district is not None and found[0].code != district:
+        yield _at(
+            origin,
+            ("commune",),
+            f"commune {commune} ({found[1].name}) is in {found[0].name} ({found[0].code}), "
+            f"not in district {district} ({districts[district].name})",
+        )
+
+
+def _sites(inv: Inventory) -> Iterator[Problem]:
+    for sid, site in inv.sites.items():
+        origin = inv.origins[("sites", sid)]
+        yield from _unit_refs(inv, origin, site.district, site.commune)
+        if site.uplink is not None:
+            if site.uplink == sid:
+                yield _at(origin, ("uplink",), "a site cannot be its own uplink")
+            elif not inv.known("sites", site.uplink):
+                yield _at(origin, ("uplink",), f"unknown site {site.uplink!r}" + _suggest(site.uplink, inv.sites))
+        if not inv.province.bbox.contains(site.lat, site.lon):
+            yield _at(origin, ("lat",), _outside(site.lat, site.lon, inv))
+
+
+def _suggest(word: str, choices: object) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.8)  # type: ignore[call-overload]
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _devices(inv: Inventory) -> Iterator[Problem]:
+    for did, dev in inv.devices.items():
+        origin = inv.origins[("devices", did)]
+        if not inv.known("sites", dev.site):
+            yield _at(origin, ("site",), f"unknown site {dev.site!r}" + _suggest(dev.site, inv.sites))
+        if not inv.known("snmp_profiles", dev.snmp_profile):
+            yield _at(origin, ("snmp_profile",), f"unknown SNMP profile {dev.snmp_profile!r}")
+        if dev.ssh_profile is not None and not inv.known("ssh_profiles", dev.ssh_profile):
+            yield _at(origin, ("ssh_profile",), f"unknown SSH profile {dev.ssh_profile!r}")
+
+
+def _links(inv: Inventory) -> Iterator[Problem]:
+    for lid, link in inv.links.items():
+        origin = inv.origins[("links", lid)]
+        for end in ("a", "b"):
+            device = getattr(link, end).device
+            if not inv.known("devices", device):
+                yield _at(origin, (end, "device"), f"unknown device {device!r}" + _suggest(device, inv.devices))
+        if link.a == link.b:
+            yield _at(origin, ("b",), "both ends are the same interface")
+
+
+def _base_stations(inv: Inventory) -> Iterator[Problem]:
+    for bid, bts in inv.base_stations.items():
+        origin = inv.origins[("base_stations", bid)]
+        yield from _unit_refs(inv, origin, bts.district, bts.commune)
+        if bts.snmp_profile is not None and not inv.known("snmp_profiles", bts.snmp_profile):
+            yield _at(origin, ("snmp_profile",), f"unknown SNMP profile {bts.snmp_profile!r}")
+        if not inv.province.bbox.contains(bts.lat, bts.lon):
+            yield _at(origin, ("lat",), _outside(bts.lat, bts.lon, inv))
+
+
+def _maintenance(inv: Inventory) -> Iterator[Problem]:
+    for mid, window in inv.maintenance.items():
+        origin = inv.origins[("maintenance", mid)]
+        for field_name in ("sites", "devices", "base_stations"):
+            for i, ref in enumerate(getattr(window, field_name)):
+                if not inv.known(field_name, ref):
+                    kind = field_name.removesuffix("s").replace("_", " ")
+                    yield _at(origin, (field_name, i), f"unknown {kind} {ref!r}")
+
+
+def _addresses(inv: Inventory) -> Iterator[Problem]:
+    """Two agents on one address:port would answer for each other; always a typo."""
+    seen: dict[tuple[str, int], tuple[str, str]] = {}
+    owners: list[tuple[str, str, object, str | None]] = [
+        ("devices", k, d.mgmt, d.snmp_profile) for k, d in inv.devices.items()
+    ]
+    owners += [("base_stations", k, b.mgmt, b.snmp_profile) for k, b in inv.base_stations.items() if b.mgmt]
+    for section, key, mgmt, profile_name in owners:
+        profile = inv.snmp_profiles.get(profile_name or "")
+        endpoint = mgmt.endpoint(profile.port if profile else 161)  # type: ignore[attr-defined]
+        if endpoint in seen:
+            other_section, other = seen[endpoint]
+            ofile, oline, _ = inv.origins[(other_section, other)].at("mgmt")
+            yield _at(
+                inv.origins[(section, key)],
+                ("mgmt",),
+                f"management address {mgmt} is also used by {other!r} ({ofile}:{oline})",
+            )
+        else:
+            seen[endpoint] = (section, key)
+
+
+def _cycles(inv: Inventory) -> Iterator[Problem]:
+    """Report each uplink cycle once, at its first site in file order."""
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    for start in inv.sites:
+        path: list[str] = []
+        node: str | None = start
+        while node is not None and node in inv.sites and state.get(node) is None:
+            state[node] = 1
+            path.append(node)
+            node = inv.sites[node].uplink
+        if node is not None and state.get(node) == 1 and node != inv.sites[node].uplink:
+            cycle = path[path.index(node):]
+            first = min(cycle, key=lambda sid: list(inv.sites).index(sid))
+            yield _at(
+                inv.origins[("sites", first)],
+                ("uplink",),
+                "uplink cycle: " + " → ".join([*cycle, node]) + " (no site in it reaches the core)",
+            )
+        for sid in path:
+            state[sid] = 2
