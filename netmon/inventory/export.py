@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from typing import Any
 
 from netmon.inventory.load import SECTION_MODELS, Inventory
@@ -15,13 +16,22 @@ def to_data(inv: Inventory) -> dict[str, Any]:
     data: dict[str, Any] = {"province": inv.province.model_dump(mode="json", exclude_none=True)}
     for section in SECTION_MODELS:
         records = getattr(inv, section).values()
-        data[section] = [r.model_dump(mode="json", exclude_none=True, exclude_defaults=False) for r in records]
+        data[section] = [
+            r.model_dump(mode="json", exclude_none=True, exclude_defaults=False) for r in records
+        ]
     return data
+
+
+# JSON allows these raw inside strings, YAML does not: DEL, C1 controls and U+FFFE/U+FFFF are refused
+# ("control characters are not allowed"); NEL, U+2028 and U+2029 are line breaks to YAML (NEL is folded
+# to a space, the others eat the blanks after them). Escaped, they load back unchanged.
+_NOT_YAML = re.compile("[\x7f-\x9f\u2028\u2029\ufffe\uffff]")
 
 
 def to_json(inv: Inventory) -> str:
     """JSON is YAML too: ``netmon validate export.json`` loads it back unchanged."""
-    return json.dumps(to_data(inv), ensure_ascii=False, indent=1) + "\n"
+    text = json.dumps(to_data(inv), ensure_ascii=False, indent=1)
+    return _NOT_YAML.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
 
 
 SITE_COLUMNS = ("id", "name", "kind", "level", "district_code", "district", "commune_code", "commune",
@@ -42,6 +52,7 @@ def to_csv(inv: Inventory) -> str:
             site.district or "", districts[site.district].name if site.district else "",
             site.commune or "", communes[site.commune][1].name if site.commune else "",
             site.address or "", site.lat, site.lon, site.uplink or "",
-            router.id if router else "", str(router.mgmt) if router else "", router.platform if router else "",
+            router.id if router else "", str(router.mgmt) if router else "",
+            router.platform if router else "",
         ])
     return "\ufeff" + buf.getvalue()

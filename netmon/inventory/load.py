@@ -218,7 +218,8 @@ def _records(
     for key, value in data.items():
         if key not in TOP_LEVEL:
             line, col = src.locate_key((key,))
-            problems.append(Problem(src.file, line, col, str(key), "unknown section" + _did_you_mean(key, TOP_LEVEL)))
+            message = "unknown section" + _did_you_mean(key, TOP_LEVEL)
+            problems.append(Problem(src.file, line, col, str(key), message))
             complete = False
             continue
         if key == "province":
@@ -228,7 +229,8 @@ def _records(
             continue  # `base_stations:` with nothing under it is an empty list
         if not isinstance(value, list):
             line, col, _ = src.locate((key,))
-            problems.append(Problem(src.file, line, col, key, "must be a list of records (each starting with '- ')"))
+            message = "must be a list of records (each starting with '- ')"
+            problems.append(Problem(src.file, line, col, key, message))
             complete = False
             continue
         model = SECTION_MODELS[key]
@@ -259,7 +261,8 @@ def _problem(src: Source, base: tuple[int | str, ...], model: type[BaseModel], e
         line, col = src.locate_key(loc)
         owner = _model_at(model, tuple(err["loc"])[:-1])
         names = tuple(owner.model_fields) if owner else ()
-        return Problem(src.file, line, col, render_loc(loc), "unknown field" + _did_you_mean(str(loc[-1]), names))
+        message = "unknown field" + _did_you_mean(str(loc[-1]), names)
+        return Problem(src.file, line, col, render_loc(loc), message)
     line, col, _ = src.locate(loc)
     if kind == "missing":
         message = "required field is missing"
@@ -281,7 +284,8 @@ def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseMo
     for part in loc:
         if isinstance(part, int):
             continue
-        if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
+        is_model = isinstance(current, type) and issubclass(current, BaseModel)
+        if not is_model or part not in current.model_fields:
             return None
         current = _inner_model(current.model_fields[part].annotation)
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None

@@ -87,14 +87,17 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("base_stations", m.BaseStation, "id", lambda inv: map(_bts_row, inv.base_stations.values())),
     TableSpec("snmp_profiles", m.SnmpProfile, "name", lambda inv: map(_snmp_row, inv.snmp_profiles.values())),
     TableSpec("ssh_profiles", m.SshProfile, "name", lambda inv: map(_ssh_row, inv.ssh_profiles.values())),
-    TableSpec("maintenance", m.Maintenance, "id", lambda inv: map(_maintenance_row, inv.maintenance.values())),
+    TableSpec(
+        "maintenance", m.Maintenance, "id", lambda inv: map(_maintenance_row, inv.maintenance.values())
+    ),
 )
 
 
 @dataclass
 class TableChanges:
     add: list[Row] = field(default_factory=list)
-    change: list[tuple[Row, dict[str, tuple[Any, Any]]]] = field(default_factory=list)  # row, {col: (old, new)}
+    # row, {column: (old, new)}
+    change: list[tuple[Row, dict[str, tuple[Any, Any]]]] = field(default_factory=list)
     remove: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
@@ -127,9 +130,8 @@ def _diff(conn: Any, spec: TableSpec, inv: Inventory) -> TableChanges:
     wanted = {row[spec.key]: row for row in spec.rows(inv)}
     columns = list(next(iter(wanted.values())).keys()) if wanted else [spec.key]
     table = spec.table.__table__  # type: ignore[attr-defined]
-    current = {
-        r[spec.key]: r for r in (dict(row._mapping) for row in conn.execute(select(*[table.c[c] for c in columns])))
-    }
+    result = conn.execute(select(*[table.c[c] for c in columns]))
+    current = {r[spec.key]: r for r in (dict(row._mapping) for row in result)}
     changes = TableChanges()
     for key, row in wanted.items():
         old = current.get(key)

@@ -91,7 +91,8 @@ def _sites(inv: Inventory) -> Iterator[Problem]:
             if site.uplink == sid:
                 yield _at(origin, ("uplink",), "a site cannot be its own uplink")
             elif not inv.known("sites", site.uplink):
-                yield _at(origin, ("uplink",), f"unknown site {site.uplink!r}" + _suggest(site.uplink, inv.sites))
+                message = f"unknown site {site.uplink!r}" + _suggest(site.uplink, inv.sites)
+                yield _at(origin, ("uplink",), message)
         if not inv.province.bbox.contains(site.lat, site.lon):
             yield _at(origin, ("lat",), _outside(site.lat, site.lon, inv))
 
@@ -120,7 +121,8 @@ def _links(inv: Inventory) -> Iterator[Problem]:
         for end in ("a", "b"):
             device = getattr(link, end).device
             if not inv.known("devices", device):
-                yield _at(origin, (end, "device"), f"unknown device {device!r}" + _suggest(device, inv.devices))
+                message = f"unknown device {device!r}" + _suggest(device, inv.devices)
+                yield _at(origin, (end, "device"), message)
         if link.a == link.b:
             yield _at(origin, ("b",), "both ends are the same interface")
 

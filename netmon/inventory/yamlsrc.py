@@ -173,6 +173,12 @@ def _read_yaml(path: Path, display: str) -> tuple[Source | None, list[Problem]]:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         return problem(line, col, f"YAML syntax error: {exc.problem or exc}")
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow; position is a UTF-8 offset
+        encoded = text.encode("utf-8")
+        start = encoded.rfind(b"\n", 0, exc.position) + 1
+        line, col = encoded.count(b"\n", 0, exc.position) + 1, len(encoded[start : exc.position].decode()) + 1
+        return problem(line, col, f"character U+{exc.character:04X} is not allowed in YAML ({exc.reason}); "
+                       "remove it, or write it as an escape in double quotes")
     except yaml.YAMLError as exc:
         return problem(1, 1, f"YAML error: {exc}")
     except _Refused as exc:
@@ -215,7 +221,13 @@ class _Builder:
     def _value(self, event: Any, events: Iterator[Any]) -> tuple[Any, int]:
         """Build the value that starts with ``event``; return it and its size in nodes."""
         if isinstance(event, ScalarEvent):
-            value, size = _scalar(event), 1
+            try:
+                value = _scalar(event)
+            except ValueError:  # `!!int abc`, `0x_`: the tag or the form promises a number that isn't
+                kind = (event.tag or "number").rsplit(":", 1)[-1]
+                self._problem(event, f"{event.value!r} is not a valid {kind}")
+                value = None
+            size = 1
         elif isinstance(event, SequenceStartEvent):
             items: list[Any] = []
             size = 1

@@ -20,11 +20,27 @@ CLONE_NEWNET = 0x40000000
 
 
 def in_private_netns() -> bool:
-    """True when this process's network namespace is not the host's (PID 1's)."""
+    """True when this process's network namespace is not the host's.
+
+    Compares with PID 1's namespace where /proc allows it; in sandboxes that hide
+    PID 1, a namespace with nothing but loopback and virtual links (veth, dummy,
+    bridge) is taken as private — the host's has a real NIC.
+    """
     try:
         return os.stat("/proc/self/ns/net").st_ino != os.stat("/proc/1/ns/net").st_ino
     except OSError:
+        pass
+    if shutil.which("ip") is None:
         return False
+    out = subprocess.run(["ip", "-o", "-d", "link", "show"], capture_output=True, text=True, check=False).stdout
+    for line in out.splitlines():
+        name = line.split(":", 2)[1].strip().split("@")[0]
+        if name != "lo" and not any(f" {kind} " in line for kind in _VIRTUAL_KINDS):
+            return False
+    return True
+
+
+_VIRTUAL_KINDS = ("veth", "dummy", "bridge", "vxlan", "macvlan")
 
 
 def enter_private_netns() -> None:

@@ -218,11 +218,11 @@ async def run_simulator(cfg: SimConfig, ready: Callable[[Simulator, float], None
         server = None
         if cfg.control is not None:
             server = await asyncio.start_server(lambda r, w: _control(sim, r, w), *cfg.control)
-        if ready is not None:
-            ready(sim, time.perf_counter() - started)
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        if ready is not None:  # after the handlers: a SIGTERM right after "ready" still stops cleanly
+            ready(sim, time.perf_counter() - started)
         tasks = [asyncio.create_task(stop.wait())]
         if scenario is not None:
             tasks.append(asyncio.create_task(play(sim, scenario)))

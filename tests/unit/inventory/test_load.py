@@ -251,6 +251,15 @@ BAD: dict[str, Bad] = {
         ["inv/maintenance.yaml:9:1: a second YAML document ('---') in one file: split it into files"],
         edits=[("maintenance.yaml", "  - id: nang-cap-tram-vnpt", "---\n  - id: nang-cap-tram-vnpt")],
     ),
+    "explicit_int_tag_on_text": Bad(
+        ["inv/sites.yaml:15:10: 'nine' is not a valid int"],
+        edits=[("sites.yaml", "    lat: 9.7875\n", "    lat: !!int nine\n")],
+    ),
+    "control_character_that_yaml_refuses": Bad(
+        ["inv/sites.yaml:37:19: character U+007F is not allowed in YAML (control characters are not allowed); "
+         "remove it, or write it as an escape in double quotes"],
+        edits=[("sites.yaml", "    name: Huyện ủy Tiểu Cần\n", "    name: Huyện ủy\x7f Tiểu Cần\n")],
+    ),
     "empty_file": Bad(
         ["inv/links.yaml:1:1: file is empty; remove it or add inventory sections"],
         writes={"links.yaml": ""},

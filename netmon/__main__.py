@@ -1,0 +1,5 @@
+"""``python -m netmon`` = the ``netmon`` command."""
+
+from netmon.cli import app
+
+app()
