@@ -400,12 +400,14 @@ class SshProfile(Model):
 
 
 # ---------------------------------------------------------------- maintenance
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
 class Recurrence(Model):
     """A weekly or daily window in local time, e.g. every Sunday 02:00 for 120 minutes."""
 
-    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
-        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], min_length=1
-    )
+    days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS), min_length=1)
     start: time
     duration_minutes: int = Field(gt=0, le=7 * 24 * 60)
     timezone: str = "Asia/Ho_Chi_Minh"

@@ -182,7 +182,7 @@ class Agents:
                 _send(sock, response, addr)
 
 
-def _send(sock: socket.socket, data: bytes, addr: object) -> None:
+def _send(sock: socket.socket, data: bytes, addr: tuple[str, int]) -> None:
     try:
         sock.sendto(data, addr)
     except OSError as exc:  # a vanished client is not the agent's problem

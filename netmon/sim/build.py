@@ -96,10 +96,10 @@ def build_world(inv: Inventory, now: float, community_of: dict[str, bytes] | Non
             continue
         sim.parent = parent.id
         for itf in sim.interfaces:
-            link = link_by_end.get((dev.id, itf.name))
-            if link is None:
+            found = link_by_end.get((dev.id, itf.name))
+            if found is None:
                 continue
-            other = link.b if link.a.device == dev.id else link.a
+            other = found.b if found.a.device == dev.id else found.a
             if other.device == parent.id:
                 sim.uplink_if = itf.index
                 sim.parent_if = by_id[parent.id].interface(other.interface).index

@@ -223,7 +223,7 @@ async def run_simulator(cfg: SimConfig, ready: Callable[[Simulator, float], None
             loop.add_signal_handler(sig, stop.set)
         if ready is not None:  # after the handlers: a SIGTERM right after "ready" still stops cleanly
             ready(sim, time.perf_counter() - started)
-        tasks = [asyncio.create_task(stop.wait())]
+        tasks: list[asyncio.Task[Any]] = [asyncio.create_task(stop.wait())]
         if scenario is not None:
             tasks.append(asyncio.create_task(play(sim, scenario)))
         if cfg.duration is not None:

@@ -184,7 +184,9 @@ class _Controller:
         return out
 
     def write_variables(self, *var_binds: Any, **context_: Any) -> list[tuple[Any, Any]]:
-        self._authorize("write", context_)  # the write view is empty: pysnmp reports it as notInView,
+        self._authorize("write", context_)  # too low a security level fails here (authorizationError);
+        # the write view is empty, so pysnmp says notInView and the answer is notWritable, as a
+        # read-only net-snmp object's is.
         raise smi_error.NotWritableError(name=var_binds[0][0] if var_binds else None, idx=0)
 
 
