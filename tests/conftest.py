@@ -18,6 +18,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import LiteralString
 
 import pytest
 
@@ -106,12 +107,14 @@ def postgres_url() -> Iterator[str]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-def _admin(server_url: str, sql: str) -> None:
+def _admin(server_url: str, statement: LiteralString, database: str) -> None:
+    """Run ``statement`` (with ``{}`` for the quoted database name) on the server, outside a transaction."""
     import psycopg
+    from psycopg import sql
 
     dsn = server_url.replace("postgresql+psycopg://", "postgresql://", 1)
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(sql)  # type: ignore[arg-type]
+        conn.execute(sql.SQL(statement).format(sql.Identifier(database)))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -122,8 +125,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     server: str = request.getfixturevalue("postgres_url")
     name = f"netmon_test_{uuid.uuid4().hex[:12]}"
-    _admin(server, f'CREATE DATABASE "{name}"')
+    _admin(server, "CREATE DATABASE {}", name)
     try:
         yield server.rsplit("/", 1)[0] + f"/{name}"
     finally:
-        _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _admin(server, "DROP DATABASE IF EXISTS {} WITH (FORCE)", name)

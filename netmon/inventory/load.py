@@ -147,10 +147,10 @@ def _load(root: Path) -> Inventory:
         raise InventoryError(problems)
     province, province_origin = provinces[0]
     for _, origin in provinces[1:]:
-        file, line, col = origin.at()
+        again_file, line, col = origin.at()
         first_file, first_line, _ = province_origin.at()
         problems.append(
-            Problem(file, line, col, "province", f"defined again (first in {first_file}:{first_line})")
+            Problem(again_file, line, col, "province", f"defined again (first in {first_file}:{first_line})")
         )
 
     keyed: dict[str, dict[str, Any]] = {}
@@ -163,9 +163,9 @@ def _load(root: Path) -> Inventory:
             if key in keyed[section]:
                 first = origins[(section, key)]
                 ffile, fline, _ = first.at()
-                file, line, col = origin.at(key_field)
+                dup_file, line, col = origin.at(key_field)
                 problems.append(
-                    Problem(file, line, col, origin.field(key_field),
+                    Problem(dup_file, line, col, origin.field(key_field),
                             f"duplicate {key_field} {key!r} (first in {ffile}:{fline})")
                 )
                 continue

@@ -139,7 +139,8 @@ class Agents:
             except OSError as exc:
                 sock.close()
                 self.stop()
-                raise OSError(exc.errno, f"cannot listen on {dev.host}:{dev.port} for {dev.id}: {exc.strerror}") from None
+                where = f"{dev.host}:{dev.port} for {dev.id}"
+                raise OSError(exc.errno, f"cannot listen on {where}: {exc.strerror}") from None
             sock.setblocking(False)
             self.sockets.append(sock)
             layout = layout_for(dev)

@@ -37,8 +37,8 @@ PLATFORMS: dict[str, PlatformInfo] = {
         "Version 17.3.4a, RELEASE SOFTWARE (fc3)", (1, 3, 6, 1, 4, 1, 9, 1, 1861), "Cisco Systems, Inc.",
         ("GigabitEthernet0/0/{n}",), "17.3.4a"),
     "juniper_junos": PlatformInfo(
-        "Juniper Networks, Inc. mx204 internet router, kernel JUNOS 21.4R3-S4.9", (1, 3, 6, 1, 4, 1, 2636, 1, 1, 1, 2, 150),
-        "Juniper Networks", ("ge-0/0/{n}",), "21.4R3-S4.9"),
+        "Juniper Networks, Inc. mx204 internet router, kernel JUNOS 21.4R3-S4.9",
+        (1, 3, 6, 1, 4, 1, 2636, 1, 1, 1, 2, 150), "Juniper Networks", ("ge-0/0/{n}",), "21.4R3-S4.9"),
     "huawei": PlatformInfo(
         "Huawei Versatile Routing Platform Software VRP (R) software, Version 5.170 (AR1220E V200R010C10SPC700)",
         (1, 3, 6, 1, 4, 1, 2011, 2, 224, 279), "Huawei Technologies Co., Ltd.", ("GigabitEthernet0/0/{n}",),

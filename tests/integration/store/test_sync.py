@@ -234,7 +234,7 @@ def _schema(engine: Engine) -> dict[str, Any]:
     return {
         t: (
             [(c["name"], str(c["type"]), c["nullable"]) for c in insp.get_columns(t)],
-            sorted((i["name"] or "", tuple(i["column_names"])) for i in insp.get_indexes(t)),  # type: ignore[arg-type]
+            sorted((i["name"] or "", tuple(map(str, i["column_names"]))) for i in insp.get_indexes(t)),
         )
         for t in sorted(insp.get_table_names())
     }

@@ -40,7 +40,7 @@ VIETNAMESE_NAME = st.builds(
 # Any text at all (no lone surrogates: they cannot be in a UTF-8 file). A fixed first word keeps
 # it non-empty after whitespace stripping.
 WILD_NAME = st.builds(
-    lambda t: f"UBND {t}", st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=12)
+    lambda t: f"UBND {t}", st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=12)
 )
 SLUG_TAIL = string.ascii_lowercase + string.digits + "._-"
 # First character a letter: plain YAML writes e.g. `1e5` unquoted and a YAML 1.2 reader makes it
@@ -179,7 +179,7 @@ def inventories(draw: st.DrawFn, wild: bool) -> dict[str, Any]:
             zone = st.sampled_from([UTC, ICT])
             start = draw(st.datetimes(datetime(2025, 1, 1), datetime(2030, 1, 1), timezones=zone))
             length = draw(st.timedeltas(timedelta(minutes=1), timedelta(days=3)))
-            window = {"start": start.isoformat(), "end": (start + length).isoformat()}
+            window: dict[str, Any] = {"start": start.isoformat(), "end": (start + length).isoformat()}
         else:
             window = {"recurrence": _compact({
                 "days": draw(_maybe(st.lists(st.sampled_from(DAYS), min_size=1, max_size=7, unique=True))),
@@ -195,7 +195,7 @@ def inventories(draw: st.DrawFn, wild: bool) -> dict[str, Any]:
             "maintenance": maintenance}
 
 
-class _QuotedDumper(yaml.SafeDumper):
+class _QuotedDumper(yaml.SafeDumper):  # type: ignore[misc]
     """Every string double-quoted: escapes whatever text a plain or single-quoted scalar can't hold."""
 
 
