@@ -40,6 +40,20 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
+class Located(Model):
+    """A record with lat/lon: swapped coordinates get their own message, not just "≤ 90"."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _swapped(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            lat, lon = data.get("lat"), data.get("lon")
+            if (isinstance(lat, int | float) and isinstance(lon, int | float)
+                    and abs(lat) > 90 and abs(lon) <= 90):
+                raise ValueError(f"lat {lat} and lon {lon} look swapped: latitude (north–south) is within ±90")
+        return data
+
+
 # --------------------------------------------------------------------- secrets
 class SecretRef(str):
     """A reference to a secret (``env:NAME`` or ``file:/path``), never the secret itself.
@@ -124,7 +138,7 @@ class Level(StrEnum):
     COMMUNE = "commune"
 
 
-class Site(Model):
+class Site(Located):
     id: Id
     name: str = Field(min_length=1, description="Vietnamese name with diacritics")
     kind: SiteKind
@@ -300,7 +314,7 @@ class Technology(StrEnum):
     G5 = "5G"
 
 
-class BaseStation(Model):
+class BaseStation(Located):
     id: Id
     operator: Operator
     technologies: list[Technology] = Field(min_length=1)
