@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SIM_ENV, SimProcess, free_port, start_simulator
+from simulated import SIM_ENV, SimProcess, free_port, start_simulator
 
 from netmon.inventory.load import load_inventory
 

@@ -1,0 +1,153 @@
+"""Interpret a poll: raw (tag, value) cells → a typed observation of a device and its interfaces.
+
+Pure.  It reads any object shaped like :class:`netmon.collect.walk.PollResult`
+(``scalars`` and ``columns`` keyed by numeric OIDs) and imports only OID
+constants, so the poller's I/O stays out of ``health/``.  Text is decoded as
+UTF-8 (Vietnamese ``ifAlias``/``sysLocation`` survive), with replacement
+characters rather than an exception for an agent that sends Latin-1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from netmon.collect import oids as o
+
+Cell = tuple[int, Any]
+UP, DOWN = 1, 2
+
+
+class Walked(Protocol):
+    device_id: str
+    ok: bool
+    error: str | None
+    started: float
+    scalars: dict[tuple[int, ...], Cell]
+    columns: dict[tuple[int, ...], dict[tuple[int, ...], Cell]]
+
+
+@dataclass(frozen=True, slots=True)
+class InterfaceObs:
+    if_index: int
+    name: str | None = None
+    descr: str | None = None
+    alias: str | None = None
+    if_type: int | None = None
+    speed_bps: int | None = None
+    admin_status: int | None = None  # 1 up, 2 down, 3 testing
+    oper_status: int | None = None  # 1 up, 2 down, … 7 lowerLayerDown
+    last_change_ticks: int | None = None
+    bits: int = 32  # 64 when the octet counters come from ifXTable's HC columns
+    in_octets: int | None = None
+    out_octets: int | None = None
+    in_errors: int | None = None
+    out_errors: int | None = None
+    in_discards: int | None = None
+    out_discards: int | None = None
+    discontinuity_ticks: int | None = None
+
+    @property
+    def label(self) -> str:
+        """The name operators know the interface by (ifName, else ifDescr, else its index)."""
+        return self.name or self.descr or f"ifIndex {self.if_index}"
+
+    @property
+    def oper_up(self) -> bool | None:
+        return None if self.oper_status is None else self.oper_status == UP
+
+    @property
+    def admin_up(self) -> bool | None:
+        return None if self.admin_status is None else self.admin_status == UP
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceObs:
+    device_id: str
+    at: float
+    ok: bool
+    error: str | None = None
+    sys_name: str | None = None
+    sys_descr: str | None = None
+    sys_object_id: str | None = None
+    sys_contact: str | None = None
+    sys_location: str | None = None
+    uptime_ticks: int | None = None
+    interfaces: dict[int, InterfaceObs] = field(default_factory=dict)
+
+    def interface_named(self, name: str) -> InterfaceObs | None:
+        for itf in self.interfaces.values():
+            if name in (itf.name, itf.descr):
+                return itf
+        return None
+
+
+def text(cell: Cell | None) -> str | None:
+    if cell is None or not isinstance(cell[1], bytes | bytearray):
+        return None
+    return bytes(cell[1]).rstrip(b"\x00").decode("utf-8", errors="replace")
+
+
+def number(cell: Cell | None) -> int | None:
+    return cell[1] if cell is not None and isinstance(cell[1], int) and not isinstance(cell[1], bool) else None
+
+
+def oid_text(cell: Cell | None) -> str | None:
+    return o.format_oid(cell[1]) if cell is not None and isinstance(cell[1], tuple) else None
+
+
+def interpret(result: Walked) -> DeviceObs:
+    """The device as its agent described it (a failed or partial walk keeps whatever came back)."""
+    sc = result.scalars
+    cols = result.columns
+
+    def col(oid: tuple[int, ...]) -> Mapping[tuple[int, ...], Cell]:
+        return cols.get(oid) or {}
+
+    indexes: set[tuple[int, ...]] = set()
+    for oid in (o.IF_DESCR, o.IF_NAME, o.IF_OPER_STATUS, o.IF_HC_IN_OCTETS, o.IF_IN_OCTETS):
+        indexes.update(col(oid))
+    interfaces: dict[int, InterfaceObs] = {}
+    hc_in, hc_out = col(o.IF_HC_IN_OCTETS), col(o.IF_HC_OUT_OCTETS)
+    for idx in indexes:
+        if len(idx) != 1:
+            continue
+        i = idx[0]
+        high = number(col(o.IF_HIGH_SPEED).get(idx))
+        speed = number(col(o.IF_SPEED).get(idx))
+        # ifSpeed saturates at 4,294,967,295 (RFC 2863): above ~4 Gbit/s only ifHighSpeed (Mbit/s) is right.
+        speed_bps = high * 1_000_000 if high else speed
+        hc = idx in hc_in or idx in hc_out
+        interfaces[i] = InterfaceObs(
+            if_index=i,
+            name=text(col(o.IF_NAME).get(idx)),
+            descr=text(col(o.IF_DESCR).get(idx)),
+            alias=text(col(o.IF_ALIAS).get(idx)),
+            if_type=number(col(o.IF_TYPE).get(idx)),
+            speed_bps=speed_bps,
+            admin_status=number(col(o.IF_ADMIN_STATUS).get(idx)),
+            oper_status=number(col(o.IF_OPER_STATUS).get(idx)),
+            last_change_ticks=number(col(o.IF_LAST_CHANGE).get(idx)),
+            bits=64 if hc else 32,
+            in_octets=number((hc_in if hc else col(o.IF_IN_OCTETS)).get(idx)),
+            out_octets=number((hc_out if hc else col(o.IF_OUT_OCTETS)).get(idx)),
+            in_errors=number(col(o.IF_IN_ERRORS).get(idx)),
+            out_errors=number(col(o.IF_OUT_ERRORS).get(idx)),
+            in_discards=number(col(o.IF_IN_DISCARDS).get(idx)),
+            out_discards=number(col(o.IF_OUT_DISCARDS).get(idx)),
+            discontinuity_ticks=number(col(o.IF_COUNTER_DISCONTINUITY_TIME).get(idx)),
+        )
+    return DeviceObs(
+        device_id=result.device_id,
+        at=result.started,
+        ok=result.ok,
+        error=result.error,
+        sys_name=text(sc.get(o.SYS_NAME)),
+        sys_descr=text(sc.get(o.SYS_DESCR)),
+        sys_object_id=oid_text(sc.get(o.SYS_OBJECT_ID)),
+        sys_contact=text(sc.get(o.SYS_CONTACT)),
+        sys_location=text(sc.get(o.SYS_LOCATION)),
+        uptime_ticks=number(sc.get(o.SYS_UPTIME)),
+        interfaces=dict(sorted(interfaces.items())),
+    )

@@ -1,0 +1,91 @@
+"""Persist what polling learnt: device facts and interfaces with first-seen / last-seen.
+
+Time series stay in Prometheus; only the latest state goes to SQL.  Writes are
+kept small: an interface row is written when something about it changed, and
+its ``last_seen`` is refreshed at most every ``touch_every_s``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, insert, update
+
+from netmon.health.interpret import DeviceObs
+from netmon.store import models as m
+
+_ITF_FIELDS = ("name", "descr", "alias", "if_type", "speed_bps", "admin_status", "oper_status")
+
+
+class FactStore:
+    """Writes device facts and interfaces, remembering what it wrote to skip unchanged rows."""
+
+    def __init__(self, engine: Engine, touch_every_s: float = 600.0) -> None:
+        self.engine = engine
+        self.touch_every_s = touch_every_s
+        self._written: dict[tuple[str, int], tuple[Any, ...]] = {}
+        self._touched: dict[tuple[str, int], float] = {}
+        self._facts: dict[str, tuple[Any, ...]] = {}
+        self._loaded = False
+
+    def _load(self) -> None:
+        with self.engine.connect() as conn:
+            for row in conn.execute(m.Interface.__table__.select()):  # type: ignore[attr-defined]
+                key = (row.device_id, row.if_index)
+                self._written[key] = tuple(getattr(row, f) for f in _ITF_FIELDS)
+                self._touched[key] = row.last_seen.timestamp() if row.last_seen else 0.0
+        self._loaded = True
+
+    def save(self, observations: Iterable[DeviceObs], known_devices: set[str]) -> int:
+        """Store facts of ``known_devices`` (rows in ``device``) and every interface seen; rows written."""
+        if not self._loaded:
+            self._load()
+        new: list[dict[str, Any]] = []
+        changed: list[dict[str, Any]] = []
+        touch: list[tuple[str, int]] = []
+        fact_updates: list[dict[str, Any]] = []
+        for obs in observations:
+            if not obs.ok:
+                continue
+            seen = datetime.fromtimestamp(obs.at, UTC)
+            if obs.device_id in known_devices:
+                facts = (obs.sys_name, obs.sys_descr, obs.sys_object_id)
+                if self._facts.get(obs.device_id) != facts:
+                    self._facts[obs.device_id] = facts
+                    fact_updates.append({"_id": obs.device_id, "sys_name": obs.sys_name, "sys_descr": obs.sys_descr,
+                                         "sys_object_id": obs.sys_object_id, "facts_at": seen})
+            for itf in obs.interfaces.values():
+                key = (obs.device_id, itf.if_index)
+                values = tuple(getattr(itf, f) for f in _ITF_FIELDS)
+                row = dict(zip(_ITF_FIELDS, values, strict=True))
+                if key not in self._written:
+                    new.append({"device_id": key[0], "if_index": key[1], **row, "first_seen": seen, "last_seen": seen})
+                elif self._written[key] != values:
+                    changed.append({"_d": key[0], "_i": key[1], **row, "last_seen": seen})
+                elif obs.at - self._touched.get(key, 0.0) >= self.touch_every_s:
+                    touch.append(key)
+                else:
+                    continue
+                self._written[key] = values
+                self._touched[key] = obs.at
+        if not (new or changed or touch or fact_updates):
+            return 0
+        from sqlalchemy import bindparam
+
+        table = m.Interface.__table__  # type: ignore[attr-defined]
+        dev = m.Device.__table__  # type: ignore[attr-defined]
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            if new:
+                conn.execute(insert(table), new)
+            if changed:
+                stmt = update(table).where(table.c.device_id == bindparam("_d"), table.c.if_index == bindparam("_i"))
+                conn.execute(stmt, changed)
+            if touch:
+                stmt = update(table).where(table.c.device_id == bindparam("_d"), table.c.if_index == bindparam("_i"))
+                conn.execute(stmt.values(last_seen=now), [{"_d": d, "_i": i} for d, i in touch])
+            if fact_updates:
+                conn.execute(update(dev).where(dev.c.id == bindparam("_id")), fact_updates)
+        return len(new) + len(changed) + len(touch) + len(fact_updates)
