@@ -196,6 +196,113 @@ def inventory_generate(
     out.print(f"wrote {out_dir}: {counts}", markup=False, soft_wrap=True)
 
 
+@app.command()
+def poll(
+    path: PathArg = None,
+    once: Annotated[bool, typer.Option("--once", help="Poll now, print, exit (the only mode here).")] = True,
+    device: Annotated[list[str] | None, typer.Option("--device", help="Device or base-station id (repeat).")] = None,
+    district: Annotated[str | None, typer.Option(help="Only this district (GSO code or name).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of per-device objects.")] = False,
+) -> None:
+    """Poll devices now over SNMP and print what they answered."""
+    import asyncio
+
+    from netmon.collect.oids import DEVICE_SPEC
+    from netmon.collect.snmp import SnmpPoller
+    from netmon.collect.target import targets_from_inventory
+    from netmon.health.interpret import interpret
+    from netmon.secrets import SecretError
+
+    inv = _load_or_exit(path)
+    try:
+        targets = targets_from_inventory(inv)
+    except SecretError as exc:
+        err.print(f"poll: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    if device:
+        unknown = set(device) - {t.device_id for t in targets}
+        if unknown:
+            err.print(f"poll: unknown device(s): {', '.join(sorted(unknown))}", markup=False)
+            raise typer.Exit(2)
+        targets = [t for t in targets if t.device_id in set(device)]
+    if district:
+        codes = _district_codes(inv, district)
+        in_district = {d.id for d in inv.devices.values() if inv.sites[d.site].district in codes}
+        in_district |= {b.id for b in inv.base_stations.values() if b.district in codes}
+        targets = [t for t in targets if t.device_id in in_district]
+
+    async def run() -> list[Any]:
+        async with SnmpPoller() as poller:
+            return await poller.poll(targets, DEVICE_SPEC)
+
+    results = [interpret(r) for r in asyncio.run(run())]
+    rows = [
+        {
+            "id": obs.device_id,
+            "reachable": obs.ok,
+            "error": obs.error,
+            "sysName": obs.sys_name,
+            "sysUpTime": obs.uptime_ticks,
+            "interfaces": [
+                {"ifIndex": i.if_index, "name": i.name, "alias": i.alias, "admin": i.admin_status,
+                 "oper": i.oper_status, "in_octets": i.in_octets, "out_octets": i.out_octets,
+                 "speed": i.speed_bps}
+                for i in obs.interfaces.values()
+            ],
+        }
+        for obs in results
+    ]
+    if as_json:
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
+    else:
+        table = Table("device", "reachable", "sysUpTime", "interfaces (up/total)", "error")
+        for obs in results:
+            up = sum(1 for i in obs.interfaces.values() if i.oper_status == 1)
+            table.add_row(obs.device_id, "yes" if obs.ok else "[red]no[/]",
+                          str(obs.uptime_ticks or "—"), f"{up}/{len(obs.interfaces)}", obs.error or "")
+        out.print(table)
+    if results and not any(o.ok for o in results):
+        raise typer.Exit(3)
+
+
+@app.command()
+def run(
+    path: PathArg = None,
+    database: Annotated[str | None, typer.Option(help="Database URL (default: NETMON_DATABASE_URL).")] = None,
+    listen: Annotated[str | None, typer.Option(help="HOST:PORT for /metrics /healthz /readyz.")] = None,
+    traps: Annotated[str | None, typer.Option(help="HOST:PORT of the trap receiver ('' to disable).")] = None,
+    duration: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
+) -> None:
+    """Run the service: sync the inventory, poll on schedule, judge outages, serve /metrics."""
+    import asyncio
+    import logging
+
+    from netmon.inventory import sync as syncer
+    from netmon.secrets import SecretError
+    from netmon.service import run_service
+    from netmon.store.db import make_engine, upgrade
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    settings = get_settings()
+    if listen is not None:
+        settings.listen = listen
+    if traps is not None:
+        settings.trap_listen = traps or None
+    inv = _load_or_exit(path)
+    engine = make_engine(database or settings.database_url)
+    upgrade(engine)
+    plan = syncer.plan(engine, inv)
+    if not plan.empty:
+        syncer.apply(engine, plan)
+        logging.getLogger("netmon").info("inventory synced: %s", plan.summary())
+    try:
+        asyncio.run(run_service(settings, inv, engine, duration))
+    except SecretError as exc:
+        err.print(f"run: {exc}", markup=False)
+        raise typer.Exit(1) from None
+
+
 def _hostport(text: str | None, what: str) -> tuple[str, int] | None:
     if not text:
         return None

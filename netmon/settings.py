@@ -6,6 +6,7 @@ the inventory's credential profiles (:mod:`netmon.secrets`).
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -16,6 +17,35 @@ class Settings(BaseSettings):
     """SQLite file in the working directory by default; ``postgresql+psycopg://…`` in production."""
     inventory: str = "inventory"
 
+    # Poll classes: how often each is polled. Each interval is spread over `slices` batches, so the
+    # load is even and a device is never polled twice at once (a batch never overlaps itself).
+    router_interval_s: float = Field(60.0, gt=0)
+    bts_interval_s: float = Field(300.0, gt=0)
+    discovery_interval_s: float = Field(6 * 3600.0, gt=0)
+    slices: int = Field(6, ge=1, le=60)
+    confirm_after_s: float = Field(5.0, gt=0)
+    """A device that failed once is re-checked after this long (N failures in seconds, not N intervals)."""
+    failures_to_down: int = Field(2, ge=1)
+    concurrency: int = Field(256, ge=1)
+    icmp: bool | None = None
+    """None: on when running as root (raw sockets), off otherwise."""
+    icmp_count: int = Field(3, ge=1, le=20)
+
+    listen: str = "127.0.0.1:9750"
+    """Where /metrics, /healthz and /readyz are served."""
+    trap_listen: str | None = "127.0.0.1:1162"
+    """SNMP trap receiver; empty to disable. 1162 so it runs unprivileged."""
+    heartbeat_s: float = Field(15.0, gt=0)
+    webhook_url: str | None = None
+    """Optional: POST incidents here in Alertmanager's webhook payload shape (sites without Alertmanager)."""
+
 
 def get_settings() -> Settings:
     return Settings()
+
+
+def split_hostport(text: str, default_port: int) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        return text, default_port
+    return host.strip("[]") or "0.0.0.0", int(port)

@@ -1,0 +1,289 @@
+"""The async SNMP collection engine: poll many devices at once, each within its own deadline.
+
+I/O only: a poll returns :class:`PollResult` dataclasses and knows nothing of the database or Prometheus.
+
+* v1/v2c take the fast path: our BER codec (:mod:`netmon.collect.ber`) over a few shared UDP sockets
+  (:mod:`netmon.collect.transport`), walking all columns of a spec side by side with GETBULK
+  (:mod:`netmon.collect.walk`). pysnmp costs ~620 µs of CPU per varbind here; this path costs a few.
+* SNMPv3 goes through pysnmp (:mod:`netmon.collect.v3`) and the same walk logic, so results look the same.
+
+Why a per-device deadline and a slot that dead devices give back: one slow or dead device must never
+stall the cycle (the classic LibreNMS / snmp_exporter complaint). Every device has a deadline covering all
+its retries, and a device silent for half a second stops counting against the concurrency cap while it
+waits (a live agent answers in milliseconds), so 20 % dead devices cost one deadline of wall time, not
+one per 256 of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from netmon.collect.ber import V1, V2C, Response, encode_request
+from netmon.collect.oids import DEVICE_SPEC, DISCOVERY_SPEC, IF_MIB_SPEC, PollSpec
+from netmon.collect.target import Target, targets_from_inventory
+from netmon.collect.transport import Exchange, UdpTransport
+from netmon.collect.walk import PollResult, Walk
+
+if TYPE_CHECKING:
+    from netmon.collect.v3 import V3Session
+
+__all__ = [
+    "DEVICE_SPEC",
+    "DISCOVERY_SPEC",
+    "IF_MIB_SPEC",
+    "PollResult",
+    "PollSpec",
+    "SnmpPoller",
+    "Target",
+    "targets_from_inventory",
+]
+
+log = logging.getLogger(__name__)
+
+Reply = tuple[Response, int] | None
+
+
+class _Slot:
+    """One of the poller's concurrency slots, which a device may give back while it waits on retries."""
+
+    __slots__ = ("held", "sem")
+
+    def __init__(self, sem: asyncio.Semaphore) -> None:
+        self.sem = sem
+        self.held = False
+
+    async def acquire(self) -> None:
+        await self.sem.acquire()
+        self.held = True
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self.sem.release()
+
+
+def _expire(fut: asyncio.Future[Reply]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+class SnmpPoller:
+    """Polls targets with a :class:`PollSpec`. Use ``async with SnmpPoller() as p`` (or call :meth:`close`).
+
+    ``concurrency`` caps devices actively walking; one silent for ``slot_release_s`` stops counting (it is
+    probably dead) and queues for a slot again if it answers; one that did not answer at all in its
+    previous poll starts without a slot, so known-dead devices all start their timers at once.
+    ``max_response_bytes`` sizes GETBULK requests (rows per request adapt to the bytes per varbind seen);
+    agents that answer tooBig get half as many rows per request. ``max_rows`` ends an endless table with
+    an error. ``deadline_s`` overrides the per-device deadline, by default
+    ``timeout_s * (retries + 1) + deadline_margin_s`` (SNMPv3: plus the same again for engine discovery).
+    """
+
+    def __init__(
+        self,
+        *,
+        concurrency: int = 256,
+        max_repetitions: int = 64,
+        max_response_bytes: int = 32_000,
+        max_rows: int = 20_000,
+        deadline_s: float | None = None,
+        deadline_margin_s: float = 0.5,
+        slot_release_s: float = 0.5,
+        sockets: int = 2,
+        rcvbuf: int = 8 << 20,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.concurrency = concurrency
+        self.max_repetitions = max_repetitions
+        self.max_response_bytes = max_response_bytes
+        self.max_rows = max_rows
+        self.deadline_s = deadline_s
+        self.deadline_margin_s = deadline_margin_s
+        self.slot_release_s = slot_release_s
+        self.transport = UdpTransport(sockets, rcvbuf)
+        self._slots = asyncio.Semaphore(concurrency)
+        self._v3: V3Session | None = None  # pysnmp is imported only when a v3 target comes
+        self._hints: dict[tuple[str, str], int] = {}  # (device, spec) -> rows seen last time
+        self._silent: set[str] = set()  # devices that did not answer at all last time
+
+    async def __aenter__(self) -> SnmpPoller:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.transport.close()
+        if self._v3 is not None:
+            self._v3.close()
+            self._v3 = None
+
+    def _v3_session(self) -> V3Session:
+        if self._v3 is None:
+            from netmon.collect.v3 import V3Session  # ~0.2 s of imports, blocking: done before polling
+
+            self._v3 = V3Session()
+        return self._v3
+
+    # ---------------------------------------------------------------------- API
+    async def poll(self, targets: Sequence[Target], spec: PollSpec) -> list[PollResult]:
+        """Poll every target (at most ``concurrency`` at a time); results in the order of ``targets``."""
+        if any(t.version == "3" for t in targets):
+            self._v3_session()
+        return list(await asyncio.gather(*(self.poll_one(t, spec) for t in targets)))
+
+    async def poll_one(self, target: Target, spec: PollSpec) -> PollResult:
+        """Poll one target; never raises for anything the device does (see ``ok``/``error``)."""
+        result = PollResult(target.device_id)
+        begin = 0.0
+        hint_key = (target.device_id, spec.name)
+        walk = Walk(
+            spec,
+            result,
+            bulk=target.version != "1",
+            max_repetitions=self.max_repetitions,
+            max_response_bytes=self.max_response_bytes,
+            max_rows=self.max_rows,
+            rows_hint=self._hints.get(hint_key),
+        )
+        slot = _Slot(self._slots)
+        silent_before = target.device_id in self._silent
+        try:
+            if not silent_before:  # a device silent last time takes a slot only once it answers
+                await slot.acquire()
+            result.started, begin = time.time(), time.perf_counter()
+            deadline = self.deadline_s or target.timeout_s * (target.retries + 1) + self.deadline_margin_s
+            if target.version == "3":
+                if self.deadline_s is None:  # engine-id discovery is a request of its own
+                    deadline += target.timeout_s * (target.retries + 1)
+                await self._walk_v3(target, walk, deadline)
+            else:
+                await self._walk_udp(target, walk, deadline, slot)
+        except OSError as exc:
+            walk.fail(f"send failed: {exc.strerror or exc}")
+        except Exception as exc:  # a bug must cost one device's result, not the whole cycle
+            log.exception("poll of %s failed", target.device_id)
+            walk.fail(f"internal error: {type(exc).__name__}")
+        finally:
+            slot.release()
+            result.elapsed_s = time.perf_counter() - begin if begin else 0.0
+        if result.ok:
+            self._hints[hint_key] = walk.rows
+        else:  # silence is routine (dead devices show in metrics); anything else needs a look
+            level = logging.INFO if (result.error or "").startswith(("timeout", "deadline")) else logging.WARNING
+            log.log(level, "SNMP poll of %s at %s port %d: %s", target.device_id, target.host, target.port,
+                    result.error)
+        if result.timeouts and result.requests == 1 and not result.varbinds:
+            self._silent.add(target.device_id)
+        elif silent_before:
+            self._silent.discard(target.device_id)
+        return result
+
+    # ------------------------------------------------------------------ v1/v2c
+    async def _walk_udp(self, target: Target, walk: Walk, deadline_s: float, slot: _Slot) -> None:
+        """Drive the walk over UDP: one request in flight per device, retried with the same request-id."""
+        assert target.community is not None
+        community = target.community.reveal().encode()
+        version = V1 if target.version == "1" else V2C
+        host, port, timeout, retries = target.host, target.port, target.timeout_s, target.retries
+        transport, result = self.transport, walk.result
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + deadline_s
+        while (req := walk.next_request()) is not None:
+            rid = transport.new_id()
+            data = encode_request(version, community, rid, req.pdu, req.oids, req.non_repeaters,
+                                  req.max_repetitions)
+            ex = transport.expect(rid, host, port)
+            reply: Reply = None
+            result.requests += 1
+            try:
+                for attempt in range(retries + 1):
+                    remaining = deadline - loop.time()
+                    if remaining <= 0:
+                        break
+                    if attempt:
+                        transport.rearm(ex)  # picks up a reply that came just after the timer fired
+                    if not ex.future.done():
+                        result.retries += attempt > 0
+                        transport.send(host, port, data)
+                    reply = await self._wait(ex, min(timeout, remaining), slot, loop)
+                    if reply is not None:
+                        break
+                    result.timeouts += 1
+            finally:
+                transport.done(ex)
+                result.malformed += ex.malformed
+            if reply is None:
+                walk.fail(self._silence(result, loop.time() >= deadline, deadline_s, retries))
+                return
+            if not slot.held:  # it answered after all: queue for a slot; the wait is not its fault
+                waited = loop.time()
+                await slot.acquire()
+                deadline += loop.time() - waited
+            response, size = reply
+            walk.feed(response.error_status, response.error_index, response.varbinds, size)
+
+    async def _wait(self, ex: Exchange, wait_s: float, slot: _Slot, loop: asyncio.AbstractEventLoop) -> Reply:
+        """The reply, or None after ``wait_s``; silent past ``slot_release_s``, the device gives its slot up."""
+        first = min(wait_s, self.slot_release_s) if slot.held else wait_s
+        handle = loop.call_later(first, _expire, ex.future)
+        try:
+            reply = await ex.future
+        finally:
+            handle.cancel()
+        if reply is not None or first >= wait_s:
+            return reply
+        slot.release()  # probably dead: let a live device use the slot while this one waits
+        self.transport.rearm(ex)
+        handle = loop.call_later(wait_s - first, _expire, ex.future)
+        try:
+            return await ex.future
+        finally:
+            handle.cancel()
+
+    @staticmethod
+    def _silence(result: PollResult, past_deadline: bool, deadline_s: float, retries: int) -> str:
+        if past_deadline:
+            text = f"deadline of {deadline_s:.1f} s exceeded after {result.requests} requests"
+        else:
+            text = f"timeout after {retries} retries"
+            if result.requests > 1:
+                text += f" (walk incomplete after {result.requests - 1} answered requests)"
+        if result.malformed:
+            text = f"malformed response ({result.malformed} ignored), then {text}"
+        return text
+
+    # ---------------------------------------------------------------------- v3
+    async def _walk_v3(self, target: Target, walk: Walk, deadline_s: float) -> None:
+        from netmon.collect.v3 import V3Error
+
+        session = self._v3_session()
+        result = walk.result
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + deadline_s
+        while (req := walk.next_request()) is not None:
+            result.requests += 1
+            try:
+                async with asyncio.timeout_at(deadline):
+                    status, index, varbinds = await session.request(target, req)
+            except TimeoutError:
+                walk.fail(f"deadline of {deadline_s:.1f} s exceeded after {result.requests} requests")
+                return
+            except V3Error as exc:
+                if exc.timeout:
+                    result.timeouts += target.retries + 1
+                    result.retries += target.retries
+                walk.fail(str(exc))
+                return
+            except Exception as exc:  # pysnmp's own errors may quote values: report the type only
+                walk.fail(f"SNMPv3 request failed: {type(exc).__name__}")
+                return
+            walk.feed(status, index, varbinds)

@@ -1,0 +1,437 @@
+"""The health state machine: checks in, states and transitions out — no I/O, no clock.
+
+:func:`evaluate` is a pure function of (topology, previous state, new checks, now), so a
+day of polls can be replayed in a test and two runs always agree.  :class:`HealthState`
+is immutable (frozen records in read-only mappings; each call copies the small top-level
+dicts and replaces only the records that changed): the service can keep the previous
+state for diffing and history without defensive copies, and a bug cannot edit the past.
+
+The rules, each there to keep one root cause from paging many times:
+
+* a device is ``down`` only after N consecutive failed checks (SNMP *and* ICMP failing)
+  and a *fresh* success of its parent (parent check time ≥ the child's latest failure);
+  with a stale parent it keeps its state and asks the service to re-probe the parent;
+* a failing device behind a down/unreachable parent, or behind an uplink that is down or
+  flapping, is ``unreachable`` — and its failures restart from zero, so after the parent
+  recovers it needs N fresh failures again before it is ``down``;
+* one success is enough to be ``up`` again;
+* a link is ``down`` when a reachable end reports its interface oper-down; more than K
+  changes in the window make it ``flapping`` until nothing changed for the hold time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from types import MappingProxyType
+from typing import NamedTuple
+
+from netmon.health.topology import LinkEnds, Topology, bts_key, device_key, link_key
+
+TICKS_WRAP = 2**32
+"""sysUpTime is a 32-bit TimeTicks counter (1/100 s): it wraps after ~497 days."""
+
+
+class State(StrEnum):
+    UP = "up"
+    DOWN = "down"
+    UNREACHABLE = "unreachable"
+    """Not answering because something upstream (parent device or uplink) failed."""
+    UNKNOWN = "unknown"
+    """Not polled yet, or no check for ``stale_after_s`` (a monitoring gap)."""
+    FLAPPING = "flapping"
+    """Links only: too many changes in the window; held until stable."""
+
+
+BLOCKED = frozenset({State.DOWN, State.UNREACHABLE})
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One poll of one device (or base station), as the collector saw it."""
+
+    device_id: str
+    at: datetime
+    snmp_ok: bool
+    icmp_ok: bool | None = None
+    """None when ICMP is not used for this device (then SNMP alone decides)."""
+    error: str | None = None
+    if_oper: Mapping[str, bool] = field(default_factory=dict)
+    """Watched interface name → oper-status up; only meaningful when ``snmp_ok``."""
+    uptime_ticks: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.at.tzinfo is None:
+            raise ValueError("Check.at needs a time zone")
+        # The check ends up inside the immutable state: keep the caller's dict out of it.
+        object.__setattr__(self, "if_oper", MappingProxyType(dict(self.if_oper)))
+
+    @property
+    def failed(self) -> bool:
+        """Both probes failed: SNMP alone failing while ping answers is an agent problem, not an outage."""
+        return not self.snmp_ok and not self.icmp_ok
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    failures_to_down: int = 2
+    flap_changes: int = 4
+    """More than this many state changes within ``flap_window_s`` is flapping."""
+    flap_window_s: float = 300.0
+    flap_hold_s: float = 300.0
+    """A flapping link stays flapping until it has not changed for this long."""
+    stale_after_s: float | None = 600.0
+    """No check for this long → ``unknown`` (monitoring gap); None disables it."""
+    uptime_slack_s: float = 60.0
+    """Clock jitter tolerated before a sysUpTime mismatch counts as a reboot."""
+
+    def __post_init__(self) -> None:
+        if self.failures_to_down < 1 or self.flap_changes < 1:
+            raise ValueError("failures_to_down and flap_changes must be at least 1")
+        if min(self.flap_window_s, self.flap_hold_s, self.uptime_slack_s) < 0:
+            raise ValueError("durations must not be negative")
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceHealth:
+    """What we know about one device or base station."""
+
+    state: State = State.UNKNOWN
+    since: datetime | None = None
+    consecutive_failures: int = 0
+    """Failures that count towards ``down``: reset by a success and while ``unreachable``."""
+    failing_since: datetime | None = None
+    """First failed check of the current run (reset by a success only): when the outage began."""
+    last_check: Check | None = None
+    last_ok_at: datetime | None = None
+    last_failure_at: datetime | None = None
+    uptime: tuple[datetime, int] | None = None
+    """The latest (check time, sysUpTime ticks) seen, for reboot detection."""
+    snmp_error: bool = False
+    """Answers ping but not SNMP: ``up``, but the agent needs a look."""
+    icmp_error: bool = False
+    """Answers SNMP but not ping (filtered ICMP?)."""
+    in_maintenance: bool = False
+    waiting_for: str | None = None
+    """Parent re-probe this device waits for before it may be declared ``down``."""
+
+    @property
+    def last_check_at(self) -> datetime | None:
+        return self.last_check.at if self.last_check else None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkHealth:
+    state: State = State.UNKNOWN
+    since: datetime | None = None
+    observed: State | None = None
+    """Current oper-status from the reachable ends (UP/DOWN), None when no end reports it."""
+    last_seen: State | None = None
+    """Latest non-None observation: changes are counted against it."""
+    last_seen_at: datetime | None = None
+    changes: tuple[datetime, ...] = ()
+    """Observed changes within the flap window (the flap history)."""
+    last_change_at: datetime | None = None
+    reported_by: tuple[str, ...] = ()
+    """Devices whose interface report made the current observation."""
+    in_maintenance: bool = False
+
+
+@dataclass(frozen=True)
+class HealthState:
+    """Every device, watched link and base station, keyed by id."""
+
+    devices: Mapping[str, DeviceHealth] = field(default_factory=dict)
+    links: Mapping[str, LinkHealth] = field(default_factory=dict)
+    base_stations: Mapping[str, DeviceHealth] = field(default_factory=dict)
+    at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("devices", "links", "base_stations"):
+            value = getattr(self, name)
+            if not isinstance(value, MappingProxyType):
+                object.__setattr__(self, name, MappingProxyType(dict(value)))
+
+    @classmethod
+    def initial(cls, topology: Topology) -> HealthState:
+        """Everything ``unknown``: nothing has been polled yet."""
+        return cls(
+            {d: DeviceHealth() for d in topology.nodes},
+            {ln: LinkHealth() for ln in topology.links},
+            {b: DeviceHealth() for b in topology.base_stations},
+        )
+
+    def state_of(self, key: str) -> State:
+        """State by object key (``device:…``, ``link:…``, ``bts:…``); unknown objects are UNKNOWN."""
+        kind, _, ident = key.partition(":")
+        record: DeviceHealth | LinkHealth | None = None
+        if kind == "device":
+            record = self.devices.get(ident)
+        elif kind == "link":
+            record = self.links.get(ident)
+        elif kind == "bts":
+            record = self.base_stations.get(ident)
+        return record.state if record is not None else State.UNKNOWN
+
+
+class Transition(NamedTuple):
+    key: str
+    old: State
+    new: State
+    at: datetime
+
+
+class Event(NamedTuple):
+    """Something worth recording that is not a state change (today: ``reboot``)."""
+
+    kind: str
+    key: str
+    at: datetime
+    detail: str
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    state: HealthState
+    transitions: tuple[Transition, ...] = ()
+    reprobe: frozenset[str] = frozenset()
+    """Parent devices to probe *now*; call :func:`evaluate` again with their checks until this is
+    empty.  Each answer either confirms the parent or adds a failure to it, so the loop ends
+    within about N rounds per level of the tree (bound it anyway)."""
+    pending: frozenset[str] = frozenset()
+    """Devices waiting for those re-probes before they can be declared ``down``."""
+    events: tuple[Event, ...] = ()
+
+
+# ------------------------------------------------------------------ evaluation
+def evaluate(
+    topology: Topology,
+    state: HealthState,
+    checks: Iterable[Check],
+    now: datetime,
+    params: Params | None = None,
+    maintenance: frozenset[str] = frozenset(),
+) -> Evaluation:
+    """Fold ``checks`` into ``state`` and re-judge everything as of ``now``.
+
+    ``maintenance`` holds object keys (``device:…``/``link:…``/``bts:…``) in a window now:
+    their state is still computed, only flagged.  Checks for ids not in the topology, and
+    checks older than what a device already has, are ignored.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now needs a time zone")
+    params = params or Params()
+    per_device: dict[str, list[Check]] = {}
+    for check in checks:
+        per_device.setdefault(check.device_id, []).append(check)
+    events: list[Event] = []
+    ingested = {
+        d: _ingest(device_key(d), state.devices.get(d, DeviceHealth()), per_device.get(d, ()), params, events)
+        for d in topology.nodes
+    }
+    stations = {
+        b: _ingest(bts_key(b), state.base_stations.get(b, DeviceHealth()), per_device.get(b, ()), params, events)
+        for b in topology.base_stations
+    }
+    judge = _Judge(topology, state, ingested, now, params, maintenance)
+    for dev in topology.order:
+        judge.device(dev)
+    for link_id in topology.links:
+        if link_id not in judge.links:
+            judge.link(link_id)
+    new_stations = {b: judge.decide(bts_key(b), h, None, None) for b, h in stations.items()}
+    new_state = HealthState(judge.devices, judge.links, new_stations, now)
+    return Evaluation(
+        new_state, tuple(judge.transitions), frozenset(judge.reprobe), frozenset(judge.pending), tuple(events)
+    )
+
+
+def _ingest(key: str, h: DeviceHealth, checks: Iterable[Check], params: Params, events: list[Event]) -> DeviceHealth:
+    """Apply a device's new checks in time order: counters, flags, reboots; no judgement yet."""
+    for c in sorted(checks, key=lambda c: c.at):
+        if h.last_check is not None and c.at < h.last_check.at:
+            continue  # late arrival: the newer check already speaks for the device
+        uptime = h.uptime
+        if c.uptime_ticks is not None:
+            if uptime is not None and _rebooted(uptime, (c.at, c.uptime_ticks), params.uptime_slack_s):
+                events.append(Event("reboot", key, c.at, f"sysUpTime {uptime[1]} → {c.uptime_ticks}"))
+            uptime = (c.at, c.uptime_ticks)
+        failed = c.failed
+        h = replace(
+            h,
+            consecutive_failures=h.consecutive_failures + 1 if failed else 0,
+            failing_since=(h.failing_since or c.at) if failed else None,
+            last_failure_at=c.at if failed else h.last_failure_at,
+            last_ok_at=h.last_ok_at if failed else c.at,
+            last_check=c, uptime=uptime, snmp_error=not c.snmp_ok and not failed,
+            icmp_error=c.snmp_ok and c.icmp_ok is False,
+        )
+    return h
+
+
+def _rebooted(before: tuple[datetime, int], after: tuple[datetime, int], slack_s: float) -> bool:
+    """Did the device boot again between two uptime readings?
+
+    Compares the implied boot times (check time − uptime): a later boot is a reboot — this
+    covers a plain sysUpTime decrease and a reboot hidden by a long polling gap — unless
+    the shift is whole 2**32-tick wraps of the counter.
+    """
+    elapsed = (after[0] - before[0]).total_seconds()
+    shift = elapsed - (after[1] - before[1]) / 100
+    slack = max(slack_s, 0.001 * abs(elapsed))  # agent clocks drift ~100 ppm
+    period = TICKS_WRAP / 100
+    wraps = round(shift / period)
+    if wraps >= 1 and abs(shift - wraps * period) <= slack:
+        return False
+    return shift > slack
+
+
+class _Judge:
+    """One evaluation pass: decides devices parents-first, each after its uplink link."""
+
+    def __init__(
+        self, topology: Topology, old: HealthState, ingested: Mapping[str, DeviceHealth],
+        now: datetime, params: Params, maintenance: frozenset[str],
+    ) -> None:
+        self.topology, self.old, self.ingested = topology, old, ingested
+        self.now, self.params, self.maintenance = now, params, maintenance
+        self.devices: dict[str, DeviceHealth] = {}
+        self.links: dict[str, LinkHealth] = {}
+        self.transitions: list[Transition] = []
+        self.reprobe: set[str] = set()
+        self.pending: set[str] = set()
+
+    def fresh(self, at: datetime | None) -> bool:
+        stale = self.params.stale_after_s
+        return at is not None and (stale is None or (self.now - at).total_seconds() <= stale)
+
+    def state(self, dev: str) -> State:
+        """A device's state in this pass if already judged, else its previous one."""
+        h = self.devices.get(dev) or self.old.devices.get(dev)
+        return h.state if h is not None else State.UNKNOWN
+
+    def device(self, dev: str) -> None:
+        node = self.topology.nodes[dev]
+        uplink = self.link(node.uplink.link_id) if node.uplink is not None else None
+        parent = self.devices[node.parent] if node.parent is not None else None
+        self.devices[dev] = self.decide(device_key(dev), self.ingested[dev], parent, uplink, node.parent)
+
+    def decide(
+        self, key: str, h: DeviceHealth, parent: DeviceHealth | None, uplink: LinkHealth | None,
+        parent_id: str | None = None,
+    ) -> DeviceHealth:
+        """Judge one ingested record (its state/since are still the previous ones)."""
+        new, at, reset, wait = self._rule(h, parent, uplink)
+        if wait and parent_id is not None:
+            self.reprobe.add(parent_id)
+            self.pending.add(key.partition(":")[2])
+        since = h.since
+        if new is not h.state:
+            since = _not_before(at, h.since)
+            self.transitions.append(Transition(key, h.state, new, since))
+        return replace(
+            h, state=new, since=since, consecutive_failures=0 if reset else h.consecutive_failures,
+            in_maintenance=key in self.maintenance, waiting_for=parent_id if wait else None,
+        )
+
+    def _rule(
+        self, h: DeviceHealth, parent: DeviceHealth | None, uplink: LinkHealth | None
+    ) -> tuple[State, datetime, bool, bool]:
+        """(new state, effective time, reset failures?, wait for a parent re-probe?)."""
+        latest = h.last_check
+        fresh = latest is not None and self.fresh(latest.at)
+        if latest is not None and fresh and not latest.failed:
+            blocked_since = _blocked_since(parent)
+            if blocked_since is None or latest.at >= blocked_since:
+                return State.UP, latest.at, False, False  # one success is enough
+        if parent is not None and parent.state in BLOCKED:
+            return State.UNREACHABLE, _later(latest, parent.since, self.now), True, False
+        if uplink is not None and uplink.state in (State.DOWN, State.FLAPPING):
+            return State.UNREACHABLE, _later(latest, uplink.since, self.now), True, False
+        if latest is None or not fresh:
+            return State.UNKNOWN, self.now, False, False
+        if latest.failed and h.consecutive_failures >= self.params.failures_to_down:
+            if parent is None or _fresh_success(parent, latest.at):
+                return State.DOWN, latest.at, False, False
+            return h.state, latest.at, False, h.state is not State.DOWN
+        return h.state, latest.at, False, False  # not enough failures yet: keep the state
+
+    def link(self, link_id: str) -> LinkHealth:
+        ends = self.topology.links[link_id]
+        old = self.old.links.get(link_id, LinkHealth())
+        new = _judge_link(ends, old, self, link_key(link_id) in self.maintenance)
+        if new.state is not old.state:
+            assert new.since is not None
+            self.transitions.append(Transition(link_key(link_id), old.state, new.state, new.since))
+        self.links[link_id] = new
+        return new
+
+
+def _blocked_since(parent: DeviceHealth | None) -> datetime | None:
+    """When the parent started failing, if it is down/unreachable: older successes of a child
+    predate the outage and do not prove the child reachable now."""
+    if parent is None or parent.state not in BLOCKED:
+        return None
+    return parent.failing_since or parent.since
+
+
+def _fresh_success(parent: DeviceHealth, failure_at: datetime) -> bool:
+    c = parent.last_check
+    return parent.state is State.UP and c is not None and not c.failed and c.at >= failure_at
+
+
+def _not_before(at: datetime, earlier: datetime | None) -> datetime:
+    """Clamp a transition time so a state never starts before the one it replaces."""
+    return max(at, earlier) if earlier is not None else at
+
+
+def _later(latest: Check | None, other: datetime | None, now: datetime) -> datetime:
+    times = [t for t in (latest.at if latest else None, other) if t is not None]
+    return max(times) if times else now
+
+
+def _judge_link(ends: LinkEnds, old: LinkHealth, judge: _Judge, in_maintenance: bool) -> LinkHealth:
+    """Observe the link from its reachable ends, then apply flap detection and hold."""
+    params, now = judge.params, judge.now
+    reports: list[tuple[str, bool, datetime]] = []
+    for dev, interface in ends.ends:
+        h = judge.ingested.get(dev)
+        c = h.last_check if h is not None else None
+        if c is not None and c.snmp_ok and interface in c.if_oper and judge.fresh(c.at):
+            reports.append((dev, c.if_oper[interface], c.at))
+    down = [r for r in reports if not r[1]]
+    used = down or reports
+    observed = (State.DOWN if down else State.UP) if reports else None
+    observed_at = max((r[2] for r in used), default=now)
+    changes, last_change = old.changes, old.last_change_at
+    if observed is not None and old.last_seen is not None and observed is not old.last_seen:
+        changes, last_change = (*changes, observed_at), observed_at
+    window_start = now - timedelta(seconds=params.flap_window_s)
+    changes = tuple(t for t in changes if t > window_start)
+    if observed is not None:
+        base, at = observed, observed_at
+    elif any(judge.state(dev) in BLOCKED for dev, _ in ends.ends if dev != ends.child):
+        base, at = State.UNREACHABLE, now
+    elif old.last_seen is not None and judge.fresh(old.last_seen_at):
+        base, at = old.last_seen, now  # a missed report is not news: keep the last word until stale
+    else:
+        base, at = State.UNKNOWN, now
+    hold = timedelta(seconds=params.flap_hold_s)
+    if old.state is State.FLAPPING and last_change is not None and now - last_change < hold:
+        new, at = State.FLAPPING, old.since or at
+    elif old.state is not State.FLAPPING and len(changes) > params.flap_changes:
+        new, at = State.FLAPPING, changes[-1]
+    else:
+        new = base
+        if old.state is State.FLAPPING:  # stable again: start counting afresh, or it would re-flap at once
+            changes = ()
+            if last_change is not None:
+                at = last_change + hold  # the moment it became stable
+    since = old.since if new is old.state else _not_before(at, old.since)
+    return LinkHealth(
+        state=new, since=since, observed=observed, last_seen=observed or old.last_seen,
+        last_seen_at=observed_at if observed is not None else old.last_seen_at, changes=changes,
+        last_change_at=last_change, reported_by=tuple(r[0] for r in used), in_maintenance=in_maintenance,
+    )

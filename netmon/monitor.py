@@ -1,0 +1,279 @@
+"""The monitoring core: poll → interpret → judge → record, for one batch of devices at a time.
+
+The scheduler (:mod:`netmon.service`) decides *when* a batch runs; this module
+decides what a batch means.  All judgement is in ``health/`` (pure); here is
+only the glue and the state the exporter reads:
+
+* a batch of SNMP polls and ICMP rounds becomes :class:`~netmon.health.states.Check` s;
+* :func:`~netmon.health.states.evaluate` judges them; when it asks for fresh
+  re-probes of parents, they are polled at once and judged again (bounded);
+* a device that failed once but is not yet ``down`` is re-checked after
+  ``confirm_after_s`` instead of a whole interval, so an outage is confirmed fast;
+* incidents are diffed and written to the outage history; reboots become events;
+* counters go through :class:`~netmon.health.rates.CounterTracker` so the
+  exported counters never spike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from netmon.collect.icmp import IcmpProber, IcmpResult
+from netmon.collect.oids import DEVICE_SPEC, DISCOVERY_SPEC, PollSpec
+from netmon.collect.snmp import SnmpPoller
+from netmon.collect.target import Target
+from netmon.collect.walk import PollResult
+from netmon.health import states as st
+from netmon.health.incidents import Incident, derive_incidents, diff_incidents
+from netmon.health.interpret import DeviceObs, interpret
+from netmon.health.maintenance import maintenance_targets
+from netmon.health.rates import CounterSnapshot, CounterTracker, InterfaceCounters, RateResult
+from netmon.health.topology import Topology, topology_from_inventory
+from netmon.inventory.load import Inventory
+
+log = logging.getLogger("netmon.monitor")
+
+REPROBE_ROUNDS = 6
+
+
+@dataclass
+class PollStats:
+    """Self-metrics per device, summed since start (exported as counters)."""
+
+    polls: int = 0
+    errors: int = 0
+    timeouts: int = 0
+    retries: int = 0
+    requests: int = 0
+    varbinds: int = 0
+    last_duration_s: float = 0.0
+    last_error: str | None = None
+
+
+@dataclass
+class ClassStats:
+    """Per poll class (routers, base_stations, discovery): the last cycle and how late it started."""
+
+    interval_s: float
+    cycles: int = 0
+    last_start: float = 0.0
+    last_duration_s: float = 0.0
+    lag_s: float = 0.0
+    cycle_start: float = 0.0  # start of the current full pass over the class
+    last_full_cycle_s: float = 0.0
+
+
+@dataclass
+class Monitor:
+    inventory: Inventory
+    targets: Sequence[Target]
+    poller: SnmpPoller
+    icmp: IcmpProber
+    params: st.Params = field(default_factory=st.Params)
+    confirm_after_s: float = 5.0
+    on_incident: Callable[[str, Incident, datetime], None] | None = None
+    history: object | None = None  # netmon.store.history.History (kept loose: tests run without a DB)
+    facts: object | None = None  # netmon.store.facts.FactStore
+
+    topology: Topology = field(init=False)
+    health: st.HealthState = field(init=False)
+    incidents: dict[str, Incident] = field(default_factory=dict)
+    observations: dict[str, DeviceObs] = field(default_factory=dict)
+    rates: dict[str, RateResult] = field(default_factory=dict)
+    icmp_results: dict[str, IcmpResult] = field(default_factory=dict)
+    tracker: CounterTracker = field(default_factory=CounterTracker)
+    stats: dict[str, PollStats] = field(default_factory=dict)
+    reboots: dict[str, int] = field(default_factory=dict)
+    discovery: dict[str, PollResult] = field(default_factory=dict)
+    classes: dict[str, ClassStats] = field(default_factory=dict)
+    ready: bool = False
+    started_at: float = field(default_factory=time.time)
+    _confirming: set[str] = field(default_factory=set)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def __post_init__(self) -> None:
+        self.topology = topology_from_inventory(self.inventory)
+        self.health = st.HealthState.initial(self.topology)
+        self.by_id = {t.device_id: t for t in self.targets}
+        self.by_host = {t.host: t for t in self.targets}
+        self.stats = {t.device_id: PollStats() for t in self.targets}
+        self.reboots = {t.device_id: 0 for t in self.targets}
+        self.watched: dict[str, set[str]] = {}
+        for link in self.topology.links.values():
+            for device, interface in link.ends:
+                self.watched.setdefault(device, set()).add(interface)
+
+    # ---------------------------------------------------------------- polling
+    async def poll_batch(self, device_ids: Iterable[str], reason: str = "poll") -> list[DeviceObs]:
+        """Poll these devices (SNMP + ICMP together), judge, record. Safe to call concurrently."""
+        targets = [self.by_id[d] for d in device_ids if d in self.by_id]
+        if not targets:
+            return []
+        observations = await self._probe(targets)
+        async with self._lock:  # judging and recording are sequential: one state, one history
+            await self._judge(observations, reason)
+        return observations
+
+    async def _probe(self, targets: Sequence[Target], spec: PollSpec = DEVICE_SPEC) -> list[DeviceObs]:
+        snmp_task = asyncio.ensure_future(self.poller.poll(targets, spec))
+        icmp_task = asyncio.ensure_future(self.icmp.probe([t.host for t in targets]))
+        results, pings = await asyncio.gather(snmp_task, icmp_task)
+        observations = []
+        for target, result in zip(targets, results, strict=True):
+            s = self.stats[target.device_id]
+            s.polls += 1
+            s.requests += result.requests
+            s.retries += result.retries
+            s.timeouts += result.timeouts
+            s.varbinds += result.varbinds
+            s.last_duration_s = result.elapsed_s
+            s.last_error = result.error
+            if not result.ok:
+                s.errors += 1
+            ping = pings.get(target.host)
+            if ping is not None:
+                self.icmp_results[target.device_id] = ping
+            obs = interpret(result)
+            observations.append(obs)
+        return observations
+
+    async def discover(self, device_ids: Iterable[str]) -> None:
+        """The slow poll: ENTITY-MIB and HOST-RESOURCES (hardware, CPU, memory)."""
+        targets = [self.by_id[d] for d in device_ids if d in self.by_id]
+        for target, result in zip(targets, await self.poller.poll(targets, DISCOVERY_SPEC), strict=True):
+            if result.ok:
+                self.discovery[target.device_id] = result
+
+    # ---------------------------------------------------------------- judging
+    def _check(self, obs: DeviceObs) -> st.Check:
+        ping = self.icmp_results.get(obs.device_id)
+        icmp_ok: bool | None = None
+        if self.icmp.enabled and ping is not None and abs(ping.at - obs.at) < 30:
+            icmp_ok = ping.alive
+        if_oper: dict[str, bool] = {}
+        if obs.ok:
+            for name in self.watched.get(obs.device_id, ()):
+                itf = obs.interface_named(name)
+                if itf is not None and itf.oper_status is not None:
+                    if_oper[name] = itf.oper_status == 1
+        return st.Check(obs.device_id, datetime.fromtimestamp(obs.at, UTC), obs.ok, icmp_ok, obs.error,
+                        if_oper, obs.uptime_ticks)
+
+    async def _judge(self, observations: list[DeviceObs], reason: str) -> None:
+        now = datetime.now(UTC)
+        for obs in observations:
+            self.observations[obs.device_id] = obs
+            if obs.ok:
+                self.rates[obs.device_id] = self.tracker.update(obs.device_id, _snapshot(obs))
+        maintenance = maintenance_targets(self.topology, list(self.inventory.maintenance.values()), now)
+        ev = st.evaluate(self.topology, self.health, [self._check(o) for o in observations], now,
+                         self.params, maintenance)
+        transitions = list(ev.transitions)
+        events = list(ev.events)
+        rounds = 0
+        while ev.reprobe and rounds < REPROBE_ROUNDS:
+            rounds += 1
+            fresh = await self._probe([self.by_id[d] for d in sorted(ev.reprobe) if d in self.by_id])
+            for obs in fresh:
+                self.observations[obs.device_id] = obs
+            now = datetime.now(UTC)
+            ev = st.evaluate(self.topology, ev.state, [self._check(o) for o in fresh], now, self.params,
+                             maintenance)
+            transitions += ev.transitions
+            events += ev.events
+        self.health = ev.state
+        for t in transitions:
+            log.info("%s: %s → %s", t.key, t.old.value, t.new.value)
+        for e in events:
+            kind, _, ident = e.key.partition(":")
+            if e.kind == "reboot":
+                self.reboots[ident] = self.reboots.get(ident, 0) + 1
+            if self.history is not None:
+                self.history.event(e.at, kind, ident, e.kind, e.detail)  # type: ignore[attr-defined]
+        self._incidents(now, reason)
+        if self.facts is not None:
+            known = set(self.inventory.devices)
+            self.facts.save(observations, known)  # type: ignore[attr-defined]
+        self._schedule_confirmations()
+
+    def _incidents(self, now: datetime, reason: str) -> None:
+        maintenance = maintenance_targets(self.topology, list(self.inventory.maintenance.values()), now)
+        new = derive_incidents(self.topology, self.health, maintenance)
+        if reason == "trap":  # found because a trap made us look now
+            new = {k: replace(v, detected_by=f"trap, then {v.detected_by}") if k not in self.incidents else v
+                   for k, v in new.items()}
+        opened, closed, _ = diff_incidents(self.incidents, new)
+        self.incidents = new
+        if self.history is not None:
+            self.history.record(opened, closed, now)  # type: ignore[attr-defined]
+        for inc in opened:
+            log.warning("INCIDENT OPEN %s — %s", inc.key, inc.title)
+            if self.on_incident:
+                self.on_incident("opened", inc, now)
+        for inc in closed:
+            log.warning("INCIDENT CLOSED %s — %s", inc.key, inc.title)
+            if self.on_incident:
+                self.on_incident("closed", inc, now)
+
+    def close_stale_adopted(self, now: datetime) -> None:
+        """After the first full pass: outages left open by a previous run that no longer hold are closed.
+
+        They ended while netmon was not watching; the gap is recorded separately, so they are closed at
+        the previous run's last heartbeat rather than stretched over the gap.
+        """
+        history = self.history
+        if history is None:
+            return
+        stale = {k: o for k, o in history.open.items() if k not in self.incidents}  # type: ignore[attr-defined]
+        if stale:
+            ended = getattr(history, "gap_start", None) or now
+            history.record([], [], now, {k: ended for k in stale})  # type: ignore[attr-defined]
+
+    def _schedule_confirmations(self) -> None:
+        """Re-check soon the devices that failed once: N failures in seconds, not in N intervals."""
+        for table in (self.health.devices, self.health.base_stations):
+            for dev, h in table.items():
+                if (0 < h.consecutive_failures < self.params.failures_to_down
+                        and h.state not in (st.State.DOWN, st.State.UNREACHABLE)
+                        and dev not in self._confirming and dev in self.by_id):
+                    self._confirming.add(dev)
+                    asyncio.get_running_loop().call_later(self.confirm_after_s, self._confirm, dev)
+
+    def _confirm(self, dev: str) -> None:
+        self._confirming.discard(dev)
+        task = asyncio.ensure_future(self.poll_batch([dev], reason="confirm"))
+        task.add_done_callback(_log_failure)
+
+    # ------------------------------------------------------------------ traps
+    async def on_trap(self, device_id: str, kind: str) -> None:
+        """A trap is a hint, not evidence: re-poll that device (and its parent) now and judge."""
+        node = self.topology.nodes.get(device_id)
+        batch = [device_id] + ([node.parent] if node is not None and node.parent else [])
+        await self.poll_batch(batch, reason="trap")
+
+
+def _log_failure(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background poll failed", exc_info=task.exception())
+
+
+def _snapshot(obs: DeviceObs) -> CounterSnapshot:
+    return CounterSnapshot(
+        at=obs.at,
+        sys_uptime_ticks=obs.uptime_ticks,
+        interfaces={
+            i.if_index: InterfaceCounters(
+                bits=i.bits, if_name=i.name, if_descr=i.descr, speed_bps=i.speed_bps,
+                discontinuity_ticks=i.discontinuity_ticks, in_octets=i.in_octets, out_octets=i.out_octets,
+                in_errors=i.in_errors, out_errors=i.out_errors, in_discards=i.in_discards,
+                out_discards=i.out_discards,
+            )
+            for i in obs.interfaces.values()
+        },
+    )

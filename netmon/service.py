@@ -1,0 +1,256 @@
+"""``netmon run``: the service — scheduler, polling, traps, history and the HTTP endpoints, wired together.
+
+Scheduling (APScheduler ``AsyncIOScheduler``): each poll class (routers every
+60 s, base stations every 300 s, discovery every 6 h by default) is split into
+``slices`` batches by a stable hash of the device id; one job per class runs
+every ``interval / slices`` and polls the next batch.  The load is spread evenly
+over the interval, every device is polled once per interval, and a batch never
+overlaps itself (``max_instances=1``).  Misfire policy: ``coalesce=True`` with a
+grace of one slice — a late batch runs once, a batch more than a slice late is
+skipped (the next one is due anyway) and shows up as ``netmon_poller_lag_seconds``.
+A dead device costs its batch at most its own deadline (timeout × (retries+1)),
+never the sum of deadlines: the poller runs a batch concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from prometheus_client import CollectorRegistry, make_wsgi_app
+from prometheus_client.exposition import ThreadingWSGIServer
+
+from netmon.collect.icmp import IcmpProber
+from netmon.collect.snmp import SnmpPoller
+from netmon.collect.target import targets_from_inventory
+from netmon.expose.metrics import MonitorCollector
+from netmon.health.states import Params
+from netmon.inventory.load import Inventory
+from netmon.monitor import ClassStats, Monitor
+from netmon.settings import Settings, split_hostport
+
+log = logging.getLogger("netmon.service")
+
+
+def slice_of(device_id: str, slices: int) -> int:
+    """Stable across restarts and processes (unlike ``hash``)."""
+    return zlib.crc32(device_id.encode()) % slices
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def http_app(registry: CollectorRegistry, monitor: Monitor) -> Callable[..., Iterable[bytes]]:
+    """/metrics (prometheus-client), /healthz (alive), /readyz (first full poll done)."""
+    metrics = make_wsgi_app(registry)
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == "/healthz":
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [b"ok\n"]
+        if path == "/readyz":
+            ok = monitor.ready
+            start_response("200 OK" if ok else "503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"ready\n" if ok else b"first poll not finished\n"]
+        if path in ("/metrics", "/"):
+            body: Iterable[bytes] = metrics(environ, start_response)
+            return body
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"not found\n"]
+
+    return app
+
+
+class Service:
+    """Owns the monitor, the scheduler, the trap receiver and the HTTP server."""
+
+    def __init__(self, settings: Settings, inventory: Inventory, engine: Any | None = None) -> None:
+        self.settings = settings
+        self.inventory = inventory
+        self.engine = engine
+        self.targets = targets_from_inventory(inventory)
+        self.poller = SnmpPoller(concurrency=settings.concurrency)
+        self.icmp = IcmpProber(count=settings.icmp_count, interval_s=0.2, enabled=settings.icmp)
+        history = facts = None
+        if engine is not None:
+            from netmon.store.facts import FactStore
+            from netmon.store.history import History
+
+            history, facts = History(engine), FactStore(engine)
+        self.monitor = Monitor(
+            inventory, self.targets, self.poller, self.icmp,
+            params=Params(failures_to_down=settings.failures_to_down),
+            confirm_after_s=settings.confirm_after_s, history=history, facts=facts,
+        )
+        routers = [t.device_id for t in self.targets if t.device_id in inventory.devices]
+        stations = [t.device_id for t in self.targets if t.device_id in inventory.base_stations]
+        self.classes: dict[str, tuple[list[str], float]] = {
+            "routers": (routers, settings.router_interval_s),
+            "base_stations": (stations, settings.bts_interval_s),
+        }
+        self._next_slice = dict.fromkeys(self.classes, 0)
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self.httpd: ThreadingWSGIServer | None = None
+        self.traps: Any = None
+
+    # ------------------------------------------------------------------ jobs
+    def _batch(self, cls: str, index: int) -> list[str]:
+        devices, _ = self.classes[cls]
+        return [d for d in devices if slice_of(d, self.settings.slices) == index]
+
+    async def run_slice(self, cls: str) -> None:
+        _, interval = self.classes[cls]
+        stats = self.monitor.classes[cls]
+        period = interval / self.settings.slices
+        start = time.time()
+        if stats.last_start:
+            stats.lag_s = max(0.0, start - (stats.last_start + period))
+        index = self._next_slice[cls]
+        if index == 0:
+            if stats.cycle_start:
+                stats.last_full_cycle_s = start - stats.cycle_start
+            stats.cycle_start = start
+        self._next_slice[cls] = (index + 1) % self.settings.slices
+        stats.last_start = start
+        try:
+            await self.monitor.poll_batch(self._batch(cls, index))
+        except Exception:  # a bug in one batch must not stop the schedule
+            log.exception("%s batch %d failed", cls, index)
+        stats.last_duration_s = time.time() - start
+        stats.cycles += 1
+
+    async def initial_sweep(self) -> None:
+        """Everything once, at start: the state is known (and /readyz is true) within seconds."""
+        start = time.time()
+        everything = [d for devices, _ in self.classes.values() for d in devices]
+        await self.monitor.poll_batch(everything, reason="start")
+        for cls in self.classes:
+            self.monitor.classes[cls].last_full_cycle_s = time.time() - start
+        self.monitor.ready = True
+        self.monitor.close_stale_adopted(datetime.now(UTC))
+        log.info("first poll of %d devices done in %.1f s", len(everything), time.time() - start)
+
+    async def discovery(self) -> None:
+        started = time.time()
+        await self.monitor.discover([t.device_id for t in self.targets])
+        self.monitor.classes["discovery"].last_full_cycle_s = time.time() - started
+        self.monitor.classes["discovery"].last_start = started
+
+    def heartbeat(self) -> None:
+        history = self.monitor.history
+        if history is not None:
+            history.heartbeat(datetime.now(UTC))  # type: ignore[attr-defined]
+
+    # ---------------------------------------------------------------- running
+    async def start(self) -> None:
+        s = self.settings
+        history = self.monitor.history
+        if history is not None:
+            history.start_run(datetime.now(UTC))  # type: ignore[attr-defined]
+        for cls, (_, interval) in self.classes.items():
+            self.monitor.classes[cls] = ClassStats(interval_s=interval)
+        self.monitor.classes["discovery"] = ClassStats(interval_s=s.discovery_interval_s)
+        self._start_http()
+        await self._start_traps()
+        await self.initial_sweep()
+        now = datetime.now(UTC)
+        for cls, (_, interval) in self.classes.items():
+            period = interval / s.slices
+            self.scheduler.add_job(
+                self.run_slice, "interval", args=[cls], seconds=period, id=f"poll-{cls}",
+                max_instances=1, coalesce=True, misfire_grace_time=max(1, int(period)),
+                next_run_time=datetime.fromtimestamp(now.timestamp() + period, UTC),
+            )
+        self.scheduler.add_job(self.discovery, "interval", seconds=s.discovery_interval_s, id="discovery",
+                               max_instances=1, coalesce=True,
+                               next_run_time=datetime.fromtimestamp(now.timestamp() + 30, UTC))
+        self.scheduler.add_job(self.heartbeat, "interval", seconds=s.heartbeat_s, id="heartbeat",
+                               max_instances=1, coalesce=True)
+        self.scheduler.start()
+
+    def _start_http(self) -> None:
+        if not self.settings.listen:
+            return
+        host, port = split_hostport(self.settings.listen, 9750)
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(MonitorCollector(self.monitor))
+        self.httpd = make_server(host, port, http_app(registry, self.monitor), ThreadingWSGIServer,
+                                 handler_class=_Quiet)
+        threading.Thread(target=self.httpd.serve_forever, name="netmon-http", daemon=True).start()
+        log.info("serving /metrics on http://%s:%d", host, port)
+
+    async def _start_traps(self) -> None:
+        if not self.settings.trap_listen:
+            return
+        try:
+            from netmon.collect.traps import TrapReceiver
+        except ImportError:  # pragma: no cover
+            return
+        host, port = split_hostport(self.settings.trap_listen, 1162)
+
+        def on_trap(trap: Any) -> Any:
+            log.info("trap %s from %s (%s)", trap.kind, trap.device_id, trap.source)
+            return self.monitor.on_trap(trap.device_id, trap.kind)
+
+        self.traps = TrapReceiver(self.targets, on_trap, host=host, port=port)
+        await self.traps.start()
+        self.monitor.trap_stats = self._trap_stats  # type: ignore[attr-defined]
+
+    def _trap_stats(self) -> dict[str, int]:
+        t = self.traps
+        if t is None:
+            return {}
+        out = {"accepted": t.accepted, "dropped_unknown_source": t.dropped_unknown_source,
+               "dropped_bad_credentials": t.dropped_bad_credentials}
+        out["dropped_other"] = sum(t.dropped_other.values())
+        return out
+
+    async def stop(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self.traps is not None:
+            self.traps.stop()
+        if self.httpd is not None:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+        self.poller.close()
+        history = self.monitor.history
+        if history is not None:
+            history.stop_run(datetime.now(UTC))  # type: ignore[attr-defined]
+
+
+async def run_service(settings: Settings, inventory: Inventory, engine: Any | None,
+                      duration: float | None = None, on_ready: Callable[[Service], None] | None = None) -> Service:
+    """Run until SIGINT/SIGTERM (or ``duration`` seconds); stop everything that was started."""
+    service = Service(settings, inventory, engine)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await service.start()
+        if on_ready is not None:
+            on_ready(service)
+        waiters: list[asyncio.Task[Any]] = [asyncio.create_task(stop.wait())]
+        if duration is not None:
+            waiters.append(asyncio.create_task(asyncio.sleep(duration)))
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for w in waiters:
+            w.cancel()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await service.stop()
+    return service

@@ -1,0 +1,430 @@
+"""Every transition of the health state machine, on a small hand-made tree.
+
+core ─ dist ─┬─ c1 ─ c1a
+             └─ c2          and a base station bts-1
+Each device has an uplink link ``ln-<device>``: its ``up`` interface, the parent's ``down-<device>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from netmon.health.incidents import derive_incidents
+from netmon.health.states import (
+    Check,
+    Evaluation,
+    HealthState,
+    Params,
+    State,
+    Transition,
+    evaluate,
+)
+from netmon.health.topology import Topology, topology_from_parents
+
+T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
+UP, DOWN, UNREACHABLE, UNKNOWN, FLAPPING = (
+    State.UP, State.DOWN, State.UNREACHABLE, State.UNKNOWN, State.FLAPPING
+)
+TOPO = topology_from_parents({"core": None, "dist": "core", "c1": "dist", "c2": "dist", "c1a": "c1"}, bts=["bts-1"])
+
+
+def t(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def ok(dev: str, at: float, *, down: Iterable[str] = (), uptime: int | None = None) -> Check:
+    """A healthy check; ``down`` lists interfaces reported oper-down."""
+    node = TOPO.nodes.get(dev)
+    names = [] if node is None else ([node.uplink.interface] if node.uplink else [])
+    names += [f"down-{c}" for c in TOPO.children.get(dev, ())]
+    return Check(dev, t(at), snmp_ok=True, icmp_ok=True, if_oper={n: n not in down for n in names},
+                 uptime_ticks=uptime)
+
+
+def fail(dev: str, at: float) -> Check:
+    return Check(dev, t(at), snmp_ok=False, icmp_ok=False, error="timeout")
+
+
+@dataclass
+class Run:
+    """Feeds checks to :func:`evaluate` and keeps the state, like the service does."""
+
+    topo: Topology = TOPO
+    params: Params = field(default_factory=Params)
+    state: HealthState = field(init=False)
+    last: Evaluation = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.state = HealthState.initial(self.topo)
+
+    def step(self, *checks: Check, now: float | None = None, maintenance: frozenset[str] = frozenset()) -> Evaluation:
+        at = now if now is not None else max(((c.at - T0).total_seconds() for c in checks), default=0.0)
+        self.last = evaluate(self.topo, self.state, checks, t(at), self.params, maintenance)
+        self.state = self.last.state
+        return self.last
+
+    def all_ok(self, at: float, *, except_: Iterable[str] = ()) -> Evaluation:
+        skip = set(except_)
+        return self.step(*(ok(d, at) for d in self.topo.nodes if d not in skip))
+
+    def dev(self, dev: str) -> State:
+        return self.state.devices[dev].state
+
+    def link(self, dev: str) -> State:
+        return self.state.links[f"ln-{dev}"].state
+
+    def moved(self) -> dict[str, tuple[State, State]]:
+        return {tr.key: (tr.old, tr.new) for tr in self.last.transitions}
+
+
+def healthy_run(**params: float) -> Run:
+    run = Run(params=Params(**params))  # type: ignore[arg-type]
+    run.all_ok(0)
+    return run
+
+
+def take_dist_down(run: Run, start: float = 30) -> None:
+    """dist and everything behind it stop answering; core still answers (the circuit stays up)."""
+    for i in range(run.params.failures_to_down):
+        at = start + 30 * i
+        run.step(ok("core", at), *(fail(d, at) for d in ("dist", "c1", "c2", "c1a")))
+    assert run.dev("dist") is DOWN
+
+
+# ---------------------------------------------------------------- from unknown
+def test_everything_starts_unknown() -> None:
+    state = HealthState.initial(TOPO)
+    assert {h.state for h in state.devices.values()} == {UNKNOWN}
+    assert {h.state for h in state.links.values()} == {UNKNOWN}
+    assert state.base_stations["bts-1"].state is UNKNOWN
+
+
+def test_unknown_to_up_on_the_first_success() -> None:
+    run = Run()
+    run.all_ok(0)
+    assert {run.dev(d) for d in TOPO.nodes} == {UP}
+    assert {run.link(d) for d in TOPO.nodes if d != "core"} == {UP}
+    assert Transition("device:core", UNKNOWN, UP, t(0)) in run.last.transitions
+    assert run.state.devices["core"].since == t(0)
+
+
+def test_unknown_to_down_for_a_root_after_n_failures() -> None:
+    run = Run()
+    run.step(fail("core", 0))
+    assert run.dev("core") is UNKNOWN
+    run.step(fail("core", 30))
+    assert run.dev("core") is DOWN
+    assert run.moved()["device:core"] == (UNKNOWN, DOWN)
+    assert run.state.devices["core"].failing_since == t(0)
+
+
+def test_unknown_to_down_for_a_child_needs_a_fresh_parent() -> None:
+    run = Run()
+    run.step(ok("core", 0), fail("dist", 0))
+    run.step(ok("core", 30), fail("dist", 30))
+    assert run.dev("dist") is DOWN
+    assert run.moved()["device:dist"] == (UNKNOWN, DOWN)
+
+
+def test_unknown_to_unreachable_behind_a_down_parent() -> None:
+    run = Run()
+    run.step(ok("core", 0), fail("dist", 0))
+    run.step(ok("core", 30), fail("dist", 30), fail("c1", 30))
+    assert run.dev("dist") is DOWN
+    assert run.dev("c1") is UNREACHABLE
+    assert run.moved()["device:c1"] == (UNKNOWN, UNREACHABLE)
+    assert run.dev("c2") is UNREACHABLE  # never polled, but nothing behind a dead router is reachable
+
+
+# ----------------------------------------------------------------- from up
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_up_to_down_only_after_n_consecutive_failures(n: int) -> None:
+    run = healthy_run(failures_to_down=n)
+    for i in range(1, n):
+        run.step(ok("core", 30 * i), fail("dist", 30 * i))
+        assert run.dev("dist") is UP, f"down after {i} < {n} failures"
+        assert run.state.devices["dist"].consecutive_failures == i
+    run.step(ok("core", 30 * n), fail("dist", 30 * n))
+    assert run.dev("dist") is DOWN
+    assert run.moved()["device:dist"] == (UP, DOWN)
+
+
+def test_a_success_between_failures_restarts_the_count() -> None:
+    run = healthy_run()
+    run.step(ok("core", 30), fail("dist", 30))
+    run.step(ok("core", 60), ok("dist", 60))
+    run.step(ok("core", 90), fail("dist", 90))
+    assert run.dev("dist") is UP and run.state.devices["dist"].consecutive_failures == 1
+
+
+def test_up_to_unreachable_when_the_parent_goes_down() -> None:
+    run = healthy_run()
+    take_dist_down(run)
+    assert {run.dev(d) for d in ("c1", "c2", "c1a")} == {UNREACHABLE}
+    assert run.moved()["device:c1"] == (UP, UNREACHABLE)
+    assert run.moved()["device:c1a"] == (UP, UNREACHABLE)
+    assert run.link("c1") is UNREACHABLE  # neither end can report it
+    assert run.link("dist") is UP  # core still sees its port to dist up: the router died, not the circuit
+
+
+def test_down_to_up_on_one_success() -> None:
+    run = healthy_run()
+    take_dist_down(run)
+    run.step(ok("core", 120), ok("dist", 120))
+    assert run.dev("dist") is UP
+    assert run.moved()["device:dist"] == (DOWN, UP)
+    assert run.state.devices["dist"].since == t(120)
+
+
+# --------------------------------------------------------- from unreachable
+def test_unreachable_to_up_when_the_child_recovers_first() -> None:
+    run = healthy_run()
+    take_dist_down(run)
+    run.step(ok("core", 120), fail("dist", 120), ok("c1", 121))  # dist's agent still dead, forwarding back
+    assert run.dev("c1") is UP and run.dev("dist") is DOWN
+    assert run.moved()["device:c1"] == (UNREACHABLE, UP)
+    # ... and the parent recovering afterwards is just dist going up.
+    run.step(ok("core", 150), ok("dist", 150), ok("c1", 150))
+    assert run.dev("dist") is UP and run.dev("c1") is UP
+    assert set(run.moved()) >= {"device:dist"} and "device:c1" not in run.moved()
+
+
+def test_an_old_success_does_not_outlive_the_parent_outage() -> None:
+    run = healthy_run()
+    run.step(ok("core", 30), fail("dist", 30), ok("c2", 29))
+    run.step(ok("core", 60), fail("dist", 60))  # c2 not polled again yet
+    assert run.dev("dist") is DOWN
+    assert run.dev("c2") is UNREACHABLE  # its success at 29 s predates dist failing at 30 s
+
+
+def test_unreachable_to_down_when_the_parent_recovers_first() -> None:
+    """The child needs N failures *after* the parent is back, each confirmed by a fresh parent."""
+    run = healthy_run()
+    take_dist_down(run)
+    run.step(ok("core", 120), ok("dist", 120), fail("c1", 120), fail("c1a", 120))
+    assert run.dev("dist") is UP
+    assert run.dev("c1") is UNREACHABLE, "one failure after the parent came back is not enough"
+    assert run.dev("c1a") is UNREACHABLE
+    run.step(ok("core", 150), ok("dist", 150), fail("c1", 150), fail("c1a", 150))
+    assert run.dev("c1") is DOWN
+    assert run.moved()["device:c1"] == (UNREACHABLE, DOWN)
+    assert run.dev("c1a") is UNREACHABLE  # behind c1, which is now the root
+    assert "device:c1a" not in run.moved()
+
+
+def test_pending_child_waits_for_a_parent_reprobe() -> None:
+    run = healthy_run()
+    run.step(fail("c1", 30))
+    ev = run.step(fail("c1", 60))  # dist last answered at 0 s, before c1's failure at 60 s
+    assert run.dev("c1") is UP, "a child is not declared down on a stale parent"
+    assert ev.reprobe == {"dist"} and ev.pending == {"c1"}
+    assert run.state.devices["c1"].waiting_for == "dist"
+    ev = run.step(ok("dist", 61))  # the service re-probes dist at once
+    assert run.dev("c1") is DOWN and ev.reprobe == frozenset()
+    assert run.state.devices["c1"].waiting_for is None
+
+
+def test_pending_child_becomes_unreachable_when_the_reprobe_finds_the_parent_dead() -> None:
+    run = healthy_run()
+    run.step(ok("core", 30), fail("c1", 30))
+    ev = run.step(ok("core", 60), fail("c1", 60))
+    assert ev.reprobe == {"dist"}
+    ev = run.step(fail("dist", 61))  # one failure: dist keeps its state, c1 keeps waiting
+    assert run.dev("dist") is UP and run.dev("c1") is UP
+    assert ev.reprobe == {"dist"}
+    ev = run.step(fail("dist", 62))  # N failures: dist's own verdict now needs a fresh core
+    assert run.dev("dist") is UP
+    assert ev.reprobe == {"dist", "core"} and ev.pending == {"dist", "c1"}
+    ev = run.step(ok("core", 63))
+    assert run.dev("dist") is DOWN and run.dev("c1") is UNREACHABLE
+    assert ev.reprobe == frozenset() and ev.pending == frozenset()
+    assert set(derive_incidents(TOPO, run.state)) == {"device:dist"}
+
+
+def test_an_already_down_child_does_not_ask_for_reprobes() -> None:
+    run = healthy_run()
+    run.step(ok("dist", 30), fail("c1", 30))
+    run.step(ok("dist", 60), fail("c1", 60))
+    assert run.dev("c1") is DOWN
+    ev = run.step(fail("c1", 90))
+    assert run.dev("c1") is DOWN and ev.reprobe == frozenset()
+
+
+# ----------------------------------------------------------------- links
+def test_link_up_down_up_makes_the_link_the_root_cause() -> None:
+    run = healthy_run()
+    ev = run.step(ok("dist", 30, down=["down-c1"]), fail("c1", 30), fail("c1a", 30))
+    assert run.link("c1") is DOWN
+    assert run.dev("c1") is UNREACHABLE and run.dev("c1a") is UNREACHABLE
+    assert run.state.links["ln-c1"].reported_by == ("dist",)
+    assert ("link:ln-c1", UP, DOWN, t(30)) in ev.transitions
+    assert set(derive_incidents(TOPO, run.state)) == {"link:ln-c1"}
+    run.step(ok("dist", 60), ok("c1", 60), ok("c1a", 60))
+    assert run.link("c1") is UP and run.dev("c1") is UP and run.dev("c1a") is UP
+    assert derive_incidents(TOPO, run.state) == {}
+
+
+def test_a_reachable_child_reporting_its_own_uplink_down_counts() -> None:
+    run = healthy_run()
+    run.step(ok("c1", 30, down=["up"]))
+    assert run.link("c1") is DOWN and run.dev("c1") is UP
+
+
+def test_link_state_without_reports_is_kept_until_stale_then_unknown() -> None:
+    run = healthy_run(stale_after_s=300)
+    run.step(now=200)
+    assert run.link("c1") is UP
+    run.step(now=301)
+    assert run.link("c1") is UNKNOWN and run.dev("c1") is UNKNOWN  # a monitoring gap
+
+
+def flap(run: Run, start: float, changes: int, every: float = 20, start_down: bool = True) -> None:
+    """The c1 circuit bouncing: dist reports its port down/up alternately, c1 answers when up."""
+    for i in range(changes):
+        at = start + every * i
+        if (i % 2 == 0) == start_down:
+            run.step(ok("dist", at, down=["down-c1"]), fail("c1", at))
+        else:
+            run.step(ok("dist", at), ok("c1", at))
+
+
+def test_link_flapping_is_reported_once_and_held_until_stable() -> None:
+    run = healthy_run()
+    to_flapping: list[Transition] = []
+    seen: list[State] = []
+    child: set[State] = set()
+    for i in range(12):  # 12 changes, 20 s apart: well over 4 changes in 300 s
+        flap(run, 30 + 20 * i, 1, start_down=i % 2 == 0)
+        seen.append(run.link("c1"))
+        child.add(run.dev("c1"))
+        to_flapping += [tr for tr in run.last.transitions if tr.key == "link:ln-c1" and tr.new is FLAPPING]
+    assert seen[:4] == [DOWN, UP, DOWN, UP]
+    assert seen[4:] == [FLAPPING] * 8, "the 5th change (> 4) starts flapping, and it holds"
+    assert len(to_flapping) == 1 and to_flapping[0].at == t(30 + 20 * 4)
+    assert child == {UP, UNREACHABLE}, "never down behind a bouncing uplink"
+    last_change = 30 + 20 * 11  # ends 'up'
+    run.step(ok("dist", last_change + 299), ok("c1", last_change + 299))
+    assert run.link("c1") is FLAPPING, "held until stable for flap_hold_s"
+    run.step(ok("dist", last_change + 300), ok("c1", last_change + 300))
+    assert run.link("c1") is UP
+    assert run.moved()["link:ln-c1"] == (FLAPPING, UP)
+    assert run.state.links["ln-c1"].since == t(last_change + 300)
+    run.step(ok("dist", last_change + 330, down=["down-c1"]), fail("c1", last_change + 330))
+    assert run.link("c1") is DOWN, "history restarts once stable: one change is just down"
+
+
+def test_a_child_behind_a_flapping_link_is_never_down() -> None:
+    run = healthy_run()
+    flap(run, 30, 5)
+    assert run.link("c1") is FLAPPING
+    for i in range(4):  # the port reads up each time we look, but c1 keeps failing
+        run.step(ok("dist", 200 + 30 * i), fail("c1", 200 + 30 * i))
+    assert run.dev("c1") is UNREACHABLE
+    assert set(derive_incidents(TOPO, run.state)) == {"link:ln-c1"}
+
+
+# ----------------------------------------------------------- probes & flags
+def test_icmp_failing_with_snmp_ok_is_up_with_a_flag() -> None:
+    run = healthy_run()
+    for i in range(1, 5):
+        run.step(ok("core", 30 * i), Check("dist", t(30 * i), snmp_ok=True, icmp_ok=False))
+    assert run.dev("dist") is UP and run.state.devices["dist"].icmp_error
+    assert not run.state.devices["dist"].snmp_error
+
+
+def test_snmp_failing_with_icmp_ok_is_never_down_but_flagged() -> None:
+    run = healthy_run()
+    for i in range(1, 5):
+        run.step(ok("core", 30 * i), Check("dist", t(30 * i), snmp_ok=False, icmp_ok=True, error="no response"))
+    health = run.state.devices["dist"]
+    assert health.state is UP and health.snmp_error and health.consecutive_failures == 0
+    assert run.link("dist") is UP  # core still reports the port; dist's SNMP silence says nothing
+
+
+def test_without_icmp_snmp_alone_decides() -> None:
+    run = healthy_run()
+    for i in (1, 2):
+        run.step(ok("core", 30 * i), Check("dist", t(30 * i), snmp_ok=False, icmp_ok=None))
+    assert run.dev("dist") is DOWN
+
+
+def test_reboot_is_an_event_not_a_state_change() -> None:
+    run = healthy_run()
+    run.step(ok("dist", 30, uptime=500_000))
+    assert run.last.events == ()
+    run.step(ok("dist", 60, uptime=503_000))  # +30 s: normal
+    assert run.last.events == ()
+    ev = run.step(ok("dist", 90, uptime=1_200))  # decreased: rebooted 12 s ago
+    assert [(e.kind, e.key, e.at) for e in ev.events] == [("reboot", "device:dist", t(90))]
+    assert run.dev("dist") is UP and "device:dist" not in run.moved()
+
+
+def test_sysuptime_wrap_is_not_a_reboot() -> None:
+    run = healthy_run()
+    run.step(ok("dist", 30, uptime=2**32 - 1_000))  # 10 s before the 32-bit wrap
+    ev = run.step(ok("dist", 60, uptime=2_000))  # 30 s later: wrapped to 20 s
+    assert ev.events == ()
+
+
+def test_reboot_hidden_by_an_outage_is_still_seen() -> None:
+    run = healthy_run()
+    run.step(ok("c2", 30, uptime=10_000_000))
+    run.step(fail("c2", 60))
+    ev = run.step(ok("dist", 90), ok("c2", 90, uptime=1_500))
+    assert [e.key for e in ev.events] == ["device:c2"]
+
+
+def test_maintenance_keeps_state_but_raises_no_incident() -> None:
+    run = healthy_run()
+    quiet = frozenset({"device:dist", "link:ln-dist"})
+    for at in (30, 60):
+        run.step(ok("core", at), *(fail(d, at) for d in ("dist", "c1", "c2", "c1a")), maintenance=quiet)
+    assert run.dev("dist") is DOWN and run.state.devices["dist"].in_maintenance
+    assert run.state.links["ln-dist"].in_maintenance
+    assert not run.state.devices["c1"].in_maintenance
+    assert derive_incidents(TOPO, run.state) == {}
+    run.step(ok("core", 90), fail("dist", 90))  # the window closed, dist still dead
+    assert set(derive_incidents(TOPO, run.state)) == {"device:dist"}
+
+
+def test_base_station_down_and_up() -> None:
+    run = Run()
+    run.step(ok("bts-1", 0))
+    run.step(fail("bts-1", 30))
+    assert run.state.base_stations["bts-1"].state is UP
+    run.step(fail("bts-1", 60))
+    assert run.state.base_stations["bts-1"].state is DOWN
+    assert run.moved() == {"bts:bts-1": (UP, DOWN)}
+    run.step(ok("bts-1", 90))
+    assert run.state.base_stations["bts-1"].state is UP
+
+
+def test_late_checks_and_strangers_are_ignored() -> None:
+    run = healthy_run()
+    run.step(ok("core", 60), ok("dist", 60))
+    run.step(fail("dist", 30), fail("dist", 45), Check("nobody", t(61), snmp_ok=False))
+    assert run.dev("dist") is UP and run.state.devices["dist"].consecutive_failures == 0
+
+
+def test_state_is_immutable_and_evaluate_leaves_the_input_alone() -> None:
+    run = healthy_run()
+    before = run.state
+    run.step(ok("core", 30), fail("dist", 30))
+    assert before.devices["dist"].consecutive_failures == 0
+    with pytest.raises(TypeError):
+        before.devices["dist"] = before.devices["core"]  # type: ignore[index]
+
+
+def test_times_need_zones_and_params_are_checked() -> None:
+    with pytest.raises(ValueError, match="time zone"):
+        Check("core", datetime(2024, 1, 1), snmp_ok=True)
+    with pytest.raises(ValueError, match="time zone"):
+        evaluate(TOPO, HealthState.initial(TOPO), [], datetime(2024, 1, 1))
+    with pytest.raises(ValueError):
+        Params(failures_to_down=0)
+    assert HealthState.initial(TOPO).state_of("device:core") is UNKNOWN
+    assert HealthState.initial(TOPO).state_of("nonsense") is UNKNOWN
