@@ -31,7 +31,7 @@ from netmon.collect.target import Target
 from netmon.collect.walk import PollResult
 from netmon.health import states as st
 from netmon.health.incidents import Incident, derive_incidents, diff_incidents
-from netmon.health.interpret import DeviceObs, interpret
+from netmon.health.interpret import DeviceObs, Hardware, chassis, interpret
 from netmon.health.maintenance import maintenance_targets
 from netmon.health.rates import CounterSnapshot, CounterTracker, InterfaceCounters, RateResult
 from netmon.health.topology import Topology, topology_from_inventory
@@ -112,13 +112,25 @@ class Monitor:
     # ---------------------------------------------------------------- polling
     async def poll_batch(self, device_ids: Iterable[str], reason: str = "poll") -> list[DeviceObs]:
         """Poll these devices (SNMP + ICMP together), judge, record. Safe to call concurrently."""
-        targets = [self.by_id[d] for d in device_ids if d in self.by_id]
+        targets = [self._target(d, reason) for d in device_ids if d in self.by_id]
         if not targets:
             return []
         observations = await self._probe(targets)
         async with self._lock:  # judging and recording are sequential: one state, one history
             await self._judge(observations, reason)
         return observations
+
+    def _target(self, device_id: str, reason: str) -> Target:
+        """Back off from dead devices: a scheduled poll of a down/unreachable device gets no retries.
+
+        Its recovery is still seen at the next poll (or at once after a trap); the poller also starts
+        known-silent devices without a concurrency slot, so they never delay the live ones.
+        """
+        target = self.by_id[device_id]
+        h = self.health.devices.get(device_id) or self.health.base_stations.get(device_id)
+        if reason == "poll" and h is not None and h.state in (st.State.DOWN, st.State.UNREACHABLE):
+            return replace(target, retries=0)
+        return target
 
     async def _probe(self, targets: Sequence[Target], spec: PollSpec = DEVICE_SPEC) -> list[DeviceObs]:
         snmp_task = asyncio.ensure_future(self.poller.poll(targets, spec))
@@ -146,9 +158,15 @@ class Monitor:
     async def discover(self, device_ids: Iterable[str]) -> None:
         """The slow poll: ENTITY-MIB and HOST-RESOURCES (hardware, CPU, memory)."""
         targets = [self.by_id[d] for d in device_ids if d in self.by_id]
+        found: dict[str, Hardware] = {}
         for target, result in zip(targets, await self.poller.poll(targets, DISCOVERY_SPEC), strict=True):
             if result.ok:
                 self.discovery[target.device_id] = result
+                hw = chassis(result)
+                if hw is not None and target.device_id in self.inventory.devices:
+                    found[target.device_id] = hw
+        if self.facts is not None:
+            self.facts.save_hardware(found)  # type: ignore[attr-defined]
 
     # ---------------------------------------------------------------- judging
     def _check(self, obs: DeviceObs) -> st.Check:

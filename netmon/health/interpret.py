@@ -151,3 +151,28 @@ def interpret(result: Walked) -> DeviceObs:
         uptime_ticks=number(sc.get(o.SYS_UPTIME)),
         interfaces=dict(sorted(interfaces.items())),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Hardware:
+    """The chassis as ENTITY-MIB describes it (entPhysicalClass 3), for the device's facts."""
+
+    model: str | None
+    serial: str | None
+    software: str | None
+    manufacturer: str | None
+
+
+def chassis(result: Walked) -> Hardware | None:
+    """The first chassis row of a discovery walk, or None when the agent has no ENTITY-MIB."""
+    cols = result.columns
+    classes = cols.get(o.ENT_PHYSICAL_CLASS) or {}
+    for idx, cell in sorted(classes.items()):
+        if number(cell) == 3:
+            def get(col: tuple[int, ...]) -> str | None:
+                value = text((cols.get(col) or {}).get(idx))
+                return value or None
+
+            return Hardware(get(o.ENT_PHYSICAL_MODEL_NAME), get(o.ENT_PHYSICAL_SERIAL_NUM),
+                            get(o.ENT_PHYSICAL_SOFTWARE_REV), get(o.ENT_PHYSICAL_MFG_NAME))
+    return None

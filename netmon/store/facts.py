@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, update
 
-from netmon.health.interpret import DeviceObs
+from netmon.health.interpret import DeviceObs, Hardware
 from netmon.store import models as m
 
 _ITF_FIELDS = ("name", "descr", "alias", "if_type", "speed_bps", "admin_status", "oper_status")
@@ -89,3 +89,16 @@ class FactStore:
             if fact_updates:
                 conn.execute(update(dev).where(dev.c.id == bindparam("_id")), fact_updates)
         return len(new) + len(changed) + len(touch) + len(fact_updates)
+
+    def save_hardware(self, hardware: dict[str, Hardware]) -> None:
+        """Model, serial and software version from discovery (ENTITY-MIB), for devices in ``device``."""
+        if not hardware:
+            return
+        from sqlalchemy import bindparam
+
+        dev = m.Device.__table__  # type: ignore[attr-defined]
+        now = datetime.now(UTC)
+        rows = [{"_id": d, "hardware": h.model, "serial": h.serial, "os_version": h.software, "facts_at": now}
+                for d, h in hardware.items()]
+        with self.engine.begin() as conn:
+            conn.execute(update(dev).where(dev.c.id == bindparam("_id")), rows)
