@@ -50,7 +50,7 @@ from netmon.collect.snmp import PollResult, SnmpPoller, Target, targets_from_inv
 from netmon.inventory.load import load_inventory  # noqa: E402
 
 EXPORTER = "/usr/bin/prometheus-snmp-exporter"
-EXPORTER_MODULE = Path("/work/shared/bench/snmp_exporter_if_mib.yml")
+EXPORTER_MODULE = ROOT / "bench" / "snmp_exporter_if_mib.yml"  # copy of ../shared/bench/snmp_exporter_if_mib.yml
 COMMUNITY = "bench-community"  # one value for both v2c profiles, so one exporter module fits all
 ENV = {
     "NETMON_SNMP_COMMUNITY": COMMUNITY,
