@@ -303,6 +303,31 @@ def run(
         raise typer.Exit(1) from None
 
 
+@app.command()
+def demo(
+    duration: Annotated[float | None, typer.Option(help="Stop by itself after this many seconds.")] = None,
+    headless: Annotated[bool, typer.Option("--headless", help="Print the incident log, not the live view.")] = False,
+    with_prometheus: Annotated[bool, typer.Option("--with-prometheus", help="Also run Prometheus + Alertmanager.")]
+    = False,
+    inventory: Annotated[Path, typer.Option(help="Inventory to simulate and monitor.")] = Path("inventory"),
+    scenario: Annotated[Path, typer.Option(help="Scenario to play.")] = Path("inventory/scenarios/demo.yaml"),
+    workdir: Annotated[Path | None, typer.Option(help="Working folder (fresh SQLite database, logs).")] = None,
+    port: Annotated[int, typer.Option(help="Port of /metrics on 127.0.0.1.")] = 9750,
+    isolate: Annotated[bool, typer.Option(help="Run in a private network namespace (root) so down devices "
+                                          "fail ICMP too.")] = True,
+) -> None:
+    """The whole province, simulated and monitored, in one command (Ctrl-C stops everything)."""
+    from netmon.demo import DemoConfig, default_workdir, main
+
+    cfg = DemoConfig(inventory.resolve(), scenario.resolve(), (workdir or default_workdir()).resolve(), duration,
+                     headless, with_prometheus, metrics_port=port, isolate=isolate)
+    try:
+        main(cfg, out, lambda code: None)
+    except (OSError, RuntimeError) as exc:
+        err.print(f"demo: {exc}", markup=False)
+        raise typer.Exit(1) from None
+
+
 def _hostport(text: str | None, what: str) -> tuple[str, int] | None:
     if not text:
         return None

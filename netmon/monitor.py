@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -115,9 +115,14 @@ class Monitor:
         targets = [self._target(d, reason) for d in device_ids if d in self.by_id]
         if not targets:
             return []
+        t0 = time.monotonic()
         observations = await self._probe(targets)
+        t1 = time.monotonic()
         async with self._lock:  # judging and recording are sequential: one state, one history
+            t2 = time.monotonic()
             await self._judge(observations, reason)
+        log.debug("%s batch of %d: probe %.1f s, waited %.1f s for the lock, judged in %.1f s", reason,
+                  len(targets), t1 - t0, t2 - t1, time.monotonic() - t2)
         return observations
 
     def _target(self, device_id: str, reason: str) -> Target:
@@ -190,13 +195,18 @@ class Monitor:
             if obs.ok:
                 self.rates[obs.device_id] = self.tracker.update(obs.device_id, _snapshot(obs))
         maintenance = maintenance_targets(self.topology, list(self.inventory.maintenance.values()), now)
-        ev = st.evaluate(self.topology, self.health, [self._check(o) for o in observations], now,
-                         self.params, maintenance)
+        checks = [self._check(o) for o in observations]
+        if log.isEnabledFor(logging.DEBUG):
+            for c in checks:
+                if c.failed or not c.snmp_ok:
+                    log.debug("check %s snmp=%s icmp=%s (%s)", c.device_id, c.snmp_ok, c.icmp_ok, c.error)
+        ev = st.evaluate(self.topology, self.health, checks, now, self.params, maintenance)
         transitions = list(ev.transitions)
         events = list(ev.events)
         rounds = 0
         while ev.reprobe and rounds < REPROBE_ROUNDS:
             rounds += 1
+            log.debug("re-probe round %d: %s", rounds, sorted(ev.reprobe))
             fresh = await self._probe([self.by_id[d] for d in sorted(ev.reprobe) if d in self.by_id])
             for obs in fresh:
                 self.observations[obs.device_id] = obs
@@ -205,6 +215,9 @@ class Monitor:
                              maintenance)
             transitions += ev.transitions
             events += ev.events
+        if log.isEnabledFor(logging.DEBUG) and (ev.pending or ev.reprobe):
+            log.debug("after %d re-probe round(s): pending %d, re-probe %s", rounds, len(ev.pending),
+                      sorted(ev.reprobe))
         self.health = ev.state
         for t in transitions:
             log.info("%s: %s → %s", t.key, t.old.value, t.new.value)
@@ -238,34 +251,62 @@ class Monitor:
             log.warning("INCIDENT CLOSED %s — %s", inc.key, inc.title)
             if self.on_incident:
                 self.on_incident("closed", inc, now)
+        if self.ready and self.history is not None and self.history.open:  # type: ignore[attr-defined]
+            self.close_stale_adopted(now, first_pass=False)
 
-    def close_stale_adopted(self, now: datetime) -> None:
-        """After the first full pass: outages left open by a previous run that no longer hold are closed.
+    def close_stale_adopted(self, now: datetime, first_pass: bool = True) -> None:
+        """Outages left open by a previous run that no longer hold are closed — once their object is seen up.
 
-        They ended while netmon was not watching; the gap is recorded separately, so they are closed at
-        the previous run's last heartbeat rather than stretched over the gap.
+        Right after a restart a device that is still down has failed only once (``failures_to_down``
+        are needed), so it has no incident yet: closing its outage then would end it at the gap and open
+        a duplicate a second later.  So an adopted outage is closed only when its object is judged ``up``
+        (or has left the inventory); until then its incident, once confirmed, adopts the row.  Called
+        after the first full pass (it ended while netmon was not watching: closed at the previous run's
+        last heartbeat, the gap being recorded separately) and after every later judgement (closed when
+        the object came back).  Objects this monitor does not poll stay ``unknown`` and are left alone.
         """
         history = self.history
         if history is None:
             return
-        stale = {k: o for k, o in history.open.items() if k not in self.incidents}  # type: ignore[attr-defined]
-        if stale:
-            ended = getattr(history, "gap_start", None) or now
-            history.record([], [], now, {k: ended for k in stale})  # type: ignore[attr-defined]
+        tables: dict[str, Mapping[str, st.DeviceHealth | st.LinkHealth]] = {
+            "device": self.health.devices, "link": self.health.links, "bts": self.health.base_stations}
+        ended: dict[str, datetime] = {}
+        for key in history.open:  # type: ignore[attr-defined]
+            if key in self.incidents:
+                continue
+            kind, _, ident = key.partition(":")
+            record = tables.get(kind, {}).get(ident)
+            if record is not None and record.state is not st.State.UP:
+                continue  # still failing, unreachable or unknown: not over (yet)
+            if first_pass or record is None:
+                ended[key] = getattr(history, "gap_start", None) or now
+            else:
+                ended[key] = record.since or now
+        if ended:
+            history.record([], [], now, ended)  # type: ignore[attr-defined]
 
     def _schedule_confirmations(self) -> None:
-        """Re-check soon the devices that failed once: N failures in seconds, not in N intervals."""
+        """Re-check soon the devices that failed once: N failures in seconds, not in N intervals.
+
+        All devices due are re-checked in ONE batch (a dead district router leaves a dozen communes
+        pending: one batch and one re-probe of their parent, not a dozen of each).
+        """
+        due = set()
         for table in (self.health.devices, self.health.base_stations):
             for dev, h in table.items():
-                if (0 < h.consecutive_failures < self.params.failures_to_down
-                        and h.state not in (st.State.DOWN, st.State.UNREACHABLE)
-                        and dev not in self._confirming and dev in self.by_id):
-                    self._confirming.add(dev)
-                    asyncio.get_running_loop().call_later(self.confirm_after_s, self._confirm, dev)
+                needs_more = 0 < h.consecutive_failures < self.params.failures_to_down or h.waiting_for
+                if needs_more and h.state not in (st.State.DOWN, st.State.UNREACHABLE) and dev in self.by_id:
+                    due.add(dev)
+        due -= self._confirming
+        if not due:
+            return
+        if not self._confirming:
+            asyncio.get_running_loop().call_later(self.confirm_after_s, self._confirm)
+        self._confirming |= due
 
-    def _confirm(self, dev: str) -> None:
-        self._confirming.discard(dev)
-        task = asyncio.ensure_future(self.poll_batch([dev], reason="confirm"))
+    def _confirm(self) -> None:
+        batch, self._confirming = sorted(self._confirming), set()
+        task = asyncio.ensure_future(self.poll_batch(batch, reason="confirm"))
         task.add_done_callback(_log_failure)
 
     # ------------------------------------------------------------------ traps

@@ -41,7 +41,7 @@ class IcmpProber:
     """Pings many hosts concurrently; ``enabled`` is False when raw sockets are not allowed."""
 
     def __init__(self, count: int = 3, interval_s: float = 0.2, timeout_s: float = 1.0,
-                 concurrency: int = 256, enabled: bool | None = None) -> None:
+                 concurrency: int = 1024, enabled: bool | None = None) -> None:
         self.count = count
         self.interval_s = interval_s
         self.timeout_s = timeout_s

@@ -86,6 +86,8 @@ class Params:
     """No check for this long → ``unknown`` (monitoring gap); None disables it."""
     uptime_slack_s: float = 60.0
     """Clock jitter tolerated before a sysUpTime mismatch counts as a reboot."""
+    fresh_slack_s: float = 1.0
+    """A parent probed side by side with its failing child (re-probe round) counts as fresh evidence."""
 
     def __post_init__(self) -> None:
         if self.failures_to_down < 1 or self.flap_changes < 1:
@@ -106,6 +108,8 @@ class DeviceHealth:
     """First failed check of the current run (reset by a success only): when the outage began."""
     last_check: Check | None = None
     last_ok_at: datetime | None = None
+    ok_since: datetime | None = None
+    """First success of the current unbroken run of successes (None while failing)."""
     last_failure_at: datetime | None = None
     uptime: tuple[datetime, int] | None = None
     """The latest (check time, sysUpTime ticks) seen, for reboot detection."""
@@ -265,6 +269,7 @@ def _ingest(key: str, h: DeviceHealth, checks: Iterable[Check], params: Params, 
             failing_since=(h.failing_since or c.at) if failed else None,
             last_failure_at=c.at if failed else h.last_failure_at,
             last_ok_at=h.last_ok_at if failed else c.at,
+            ok_since=None if failed else (h.ok_since or c.at),
             last_check=c, uptime=uptime, snmp_error=not c.snmp_ok and not failed,
             icmp_error=c.snmp_ok and c.icmp_ok is False,
         )
@@ -325,7 +330,12 @@ class _Judge:
         """Judge one ingested record (its state/since are still the previous ones)."""
         new, at, reset, wait = self._rule(h, parent, uplink)
         if wait and parent_id is not None:
-            self.reprobe.add(parent_id)
+            # Re-probing the parent helps if its last word is older than the child's failure or was a
+            # failure (more of them decide the parent); after a newer success only the child failing
+            # again can decide (the caller re-checks pending devices).
+            if parent is None or parent.last_check is None or h.last_check is None \
+                    or parent.last_check.at < h.last_check.at or parent.last_check.failed:
+                self.reprobe.add(parent_id)
             self.pending.add(key.partition(":")[2])
         since = h.since
         if new is not h.state:
@@ -353,7 +363,7 @@ class _Judge:
         if latest is None or not fresh:
             return State.UNKNOWN, self.now, False, False
         if latest.failed and h.consecutive_failures >= self.params.failures_to_down:
-            if parent is None or _fresh_success(parent, latest.at):
+            if parent is None or _fresh_success(parent, latest.at, self.params.fresh_slack_s):
                 return State.DOWN, latest.at, False, False
             return h.state, latest.at, False, h.state is not State.DOWN
         return h.state, latest.at, False, False  # not enough failures yet: keep the state
@@ -377,9 +387,17 @@ def _blocked_since(parent: DeviceHealth | None) -> datetime | None:
     return parent.failing_since or parent.since
 
 
-def _fresh_success(parent: DeviceHealth, failure_at: datetime) -> bool:
+def _fresh_success(parent: DeviceHealth, failure_at: datetime, slack_s: float = 0.0) -> bool:
+    """The parent was seen up before *and* after the child's failure, with no failure in between.
+
+    Only then is the failure the child's own.  A success *after* is not enough: a child poll that
+    started while the parent was down (but not yet judged so) and a parent that came back before
+    the re-probe would otherwise make every child behind it "down" (seen in the demo).
+    """
     c = parent.last_check
-    return parent.state is State.UP and c is not None and not c.failed and c.at >= failure_at
+    since = failure_at - timedelta(seconds=slack_s)  # probed side by side: starts differ by microseconds
+    return (parent.state is State.UP and c is not None and not c.failed and c.at >= since
+            and parent.ok_since is not None and parent.ok_since <= failure_at)
 
 
 def _not_before(at: datetime, earlier: datetime | None) -> datetime:

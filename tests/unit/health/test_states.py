@@ -428,3 +428,31 @@ def test_times_need_zones_and_params_are_checked() -> None:
         Params(failures_to_down=0)
     assert HealthState.initial(TOPO).state_of("device:core") is UNKNOWN
     assert HealthState.initial(TOPO).state_of("nonsense") is UNKNOWN
+
+
+def test_child_failures_seen_while_the_parent_was_silently_down_do_not_make_the_child_down() -> None:
+    """Seen in the demo: the district died and came back before netmon judged it; the communes' polls
+    that had started during the outage failed and were judged against the district's *new* success."""
+    run = healthy_run()
+    run.step(ok("dist", 10), ok("c1", 10))
+    run.step(fail("dist", 25))  # dist fails once: not yet judged down
+    run.step(fail("c1", 30))  # c1's poll started while dist was down
+    run.step(fail("c1", 32))
+    ev = run.step(ok("dist", 34))  # dist is back: up since 34, after c1's failures
+    assert run.dev("c1") is UP and "c1" in ev.pending and "dist" not in ev.reprobe
+    ev = run.step(ok("c1", 36))  # the re-check of c1 answers
+    assert run.dev("c1") is UP and ev.pending == frozenset()
+    assert derive_incidents(TOPO, run.state) == {}
+
+
+def test_a_child_that_keeps_failing_after_the_parent_is_back_becomes_down() -> None:
+    run = healthy_run()
+    run.step(ok("dist", 10), ok("c1", 10))
+    run.step(fail("dist", 25))
+    run.step(fail("c1", 30))
+    run.step(fail("c1", 32))
+    run.step(ok("dist", 34))
+    run.step(fail("c1", 36))  # failing after dist was seen up ...
+    run.step(ok("dist", 37))  # ... and dist still up after it
+    assert run.dev("c1") is DOWN
+    assert set(derive_incidents(TOPO, run.state)) == {"device:c1"}

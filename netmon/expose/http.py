@@ -1,0 +1,77 @@
+"""``/metrics`` served from :meth:`MonitorCollector.render` (the fast text renderer), as a WSGI app.
+
+A drop-in for ``prometheus_client.make_wsgi_app(registry)`` when the registry holds the MonitorCollector::
+
+    collector = MonitorCollector(monitor)
+    registry.register(collector)           # registry.collect() users still see every family
+    metrics = make_metrics_app(collector, registry)
+
+Differences from prometheus-client's app, each for the scrape time:
+
+* always the text format 0.0.4 (``Content-Type: text/plain; version=0.0.4``): Prometheus asks for
+  OpenMetrics first but takes the text format, and the series are the same;
+* gzip at level 1 when the client accepts it (Prometheus does): for the province's 6.4 MB, level 1 takes
+  ~12 ms (→ 0.5 MB) where prometheus-client's ``gzip.compress`` (level 9) takes ~100 ms (→ 0.4 MB); at 10×
+  ~120 ms against ~1 s;
+* ``?name[]=…`` (a debugging filter) is answered by prometheus-client from ``registry``, the slow way.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qs
+
+from prometheus_client import CollectorRegistry, make_wsgi_app
+
+from netmon.expose.metrics import CONTENT_TYPE, MonitorCollector
+
+GZIP_LEVEL = 1
+
+StartResponse = Callable[..., Any]
+App = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+def gzip_fast(body: bytes, level: int = GZIP_LEVEL) -> bytes:
+    """A gzip member (RFC 1952) of ``body``, at ``level``."""
+    z = zlib.compressobj(level, zlib.DEFLATED, 31)  # 16 + 15: gzip header and trailer
+    return z.compress(body) + z.flush()
+
+
+def _accepts_gzip(header: str | None) -> bool:
+    for part in (header or "").split(","):
+        token, _, params = part.strip().partition(";")
+        if token.strip().lower() in ("gzip", "*"):
+            q = params.strip().removeprefix("q=")
+            try:
+                return not params or float(q) > 0
+            except ValueError:
+                return True
+    return False
+
+
+def make_metrics_app(collector: MonitorCollector, registry: CollectorRegistry | None = None) -> App:
+    """WSGI app answering any path with the collector's exposition (mount it at ``/metrics``)."""
+    generic = make_wsgi_app(registry) if registry is not None else None
+
+    def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        if method == "OPTIONS":
+            start_response("200 OK", [("Allow", "OPTIONS,GET,HEAD")])
+            return [b""]
+        if method not in ("GET", "HEAD"):
+            start_response("405 Method Not Allowed", [("Allow", "OPTIONS,GET,HEAD")])
+            return [f"# HTTP 405: {method}; use OPTIONS or GET\n".encode()]
+        if generic is not None and "name[]" in parse_qs(environ.get("QUERY_STRING", "")):
+            return generic(environ, start_response)  # type: ignore[no-any-return]
+        body = collector.render()
+        headers = [("Content-Type", CONTENT_TYPE)]
+        if _accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING")):
+            body = gzip_fast(body)
+            headers.append(("Content-Encoding", "gzip"))
+        headers.append(("Content-Length", str(len(body))))
+        start_response("200 OK", headers)
+        return [b"" if method == "HEAD" else body]
+
+    return app

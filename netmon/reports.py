@@ -1,0 +1,617 @@
+"""Outage history and availability reports: ``netmon outages`` and ``netmon report availability``.
+
+The computation is pure (plain records in, plain records out, every time an aware UTC datetime) so it
+can be tested with hand-built rows; :func:`load` reads those records from the database and
+:func:`register` adds the two commands to the typer app.
+
+Availability of a site over a period:
+
+* **observed time** = the period (up to now) ∩ the time netmon was running − the site's maintenance windows.
+  netmon's running time comes from ``monitor_run`` rows: a run covers ``[started_at, heartbeat_at]`` (the
+  latest run, still beating, up to now); everything else — between one run's last heartbeat and the next
+  run's start, before the first run — is a monitoring gap and counts neither as up nor as down.
+* **own downtime**: outages whose root is at this site (``outage.site_id`` — its router down, or its uplink
+  down/flapping); **unreachable downtime**: outages rooted elsewhere that list the site in ``affected``
+  (behind a failed parent). Both within observed time, own first (overlaps are not counted twice), and an
+  outage's time inside a maintenance window of its root (the root site, or either end of a root link) is
+  excused: planned work at the district is not the communes' unavailability.
+* **availability** = 1 − (own + unreachable downtime) / observed time; ``None`` (shown ``—``) without
+  observed time.
+* **outages** = own outages with downtime counted in the period; **MTTR** = their mean recorded duration
+  (``ended_at − started_at``), over the closed ones.
+
+Groups (``--by district|kind|level``) add the seconds of their sites, so a group's availability is
+weighted by observed time. Base-station outages have no site and are left out of site availability.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+Interval = tuple[datetime, datetime]
+GroupBy = Literal["site", "district", "kind", "level"]
+GROUPINGS: tuple[GroupBy, ...] = ("site", "district", "kind", "level")
+DEFAULT_TZ = "Asia/Ho_Chi_Minh"
+RUN_GRACE_S = 120.0
+"""The latest run counts as running up to now if its last heartbeat is at most this old."""
+
+
+# -------------------------------------------------------------------------------------- records
+@dataclass(frozen=True, slots=True)
+class OutageRow:
+    id: int
+    object_type: str  # device / link / base_station
+    object_id: str
+    site_id: str | None
+    kind: str
+    root_cause: str
+    affected: tuple[str, ...]
+    detected_by: str
+    started_at: datetime
+    ended_at: datetime | None = None
+    duration_s: float | None = None
+    root_sites: tuple[str, ...] = ()
+    """Sites whose maintenance excuses this outage (its site; for a link, the sites of both ends)."""
+    district: str | None = None
+    """District code of the root (for filtering and listing)."""
+
+    def until(self, now: datetime) -> datetime:
+        return self.ended_at if self.ended_at is not None else now
+
+
+@dataclass(frozen=True, slots=True)
+class SiteInfo:
+    id: str
+    name: str
+    kind: str
+    level: str
+    district: str | None = None
+    """District code."""
+    district_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    started_at: datetime
+    heartbeat_at: datetime
+    stopped_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SiteAvailability:
+    site: SiteInfo
+    observed_s: float
+    own_down_s: float
+    unreachable_s: float
+    maintenance_s: float
+    gap_s: float
+    own_outages: tuple[int, ...]
+    """Ids of own outages with downtime counted in the period."""
+    unreachable_outages: tuple[int, ...]
+    """Ids of outages rooted elsewhere that made this site unreachable in the period."""
+
+    @property
+    def availability(self) -> float | None:
+        if self.observed_s <= 0:
+            return None
+        return max(0.0, 1.0 - (self.own_down_s + self.unreachable_s) / self.observed_s)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupAvailability:
+    key: str
+    label: str
+    sites: int
+    observed_s: float
+    own_down_s: float
+    unreachable_s: float
+    maintenance_s: float
+    gap_s: float
+    outages: int
+    unreachable_outages: int
+    mttr_s: float | None
+
+    @property
+    def availability(self) -> float | None:
+        if self.observed_s <= 0:
+            return None
+        return max(0.0, 1.0 - (self.own_down_s + self.unreachable_s) / self.observed_s)
+
+
+# ------------------------------------------------------------------------------------ intervals
+def utc(at: datetime) -> datetime:
+    """Aware UTC (the database hands SQLite datetimes back naive; they were stored as UTC)."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def merge(intervals: Iterable[Interval]) -> list[Interval]:
+    """Sorted, non-empty, non-overlapping."""
+    out: list[Interval] = []
+    for s, e in sorted(i for i in intervals if i[1] > i[0]):
+        if out and s <= out[-1][1]:
+            out[-1] = (out[-1][0], max(e, out[-1][1]))
+        else:
+            out.append((s, e))
+    return out
+
+
+def intersect(a: Iterable[Interval], b: Iterable[Interval]) -> list[Interval]:
+    a, b = merge(a), merge(b)
+    out: list[Interval] = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        s, e = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if s < e:
+            out.append((s, e))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def subtract(a: Iterable[Interval], b: Iterable[Interval]) -> list[Interval]:
+    out: list[Interval] = []
+    cut = merge(b)
+    for s, e in merge(a):
+        cur = s
+        for cs, ce in cut:
+            if ce <= cur or cs >= e:
+                continue
+            if cs > cur:
+                out.append((cur, cs))
+            cur = max(cur, ce)
+            if cur >= e:
+                break
+        if cur < e:
+            out.append((cur, e))
+    return out
+
+
+def seconds(intervals: Iterable[Interval]) -> float:
+    return sum((e - s).total_seconds() for s, e in merge(intervals))
+
+
+def month_period(month: str, tz: str = DEFAULT_TZ) -> Interval:
+    """``YYYY-MM`` → [first day 00:00, next month's first day 00:00) in ``tz``, as UTC."""
+    try:
+        year, mon = (int(x) for x in month.split("-"))
+        first = date(year, mon, 1)
+    except ValueError:
+        raise ValueError(f"--month must be YYYY-MM, got {month!r}") from None
+    nxt = date(year + (mon == 12), mon % 12 + 1, 1)
+    zone = ZoneInfo(tz)
+    return (datetime.combine(first, datetime.min.time(), zone).astimezone(UTC),
+            datetime.combine(nxt, datetime.min.time(), zone).astimezone(UTC))
+
+
+def monitored_intervals(runs: Iterable[Run], now: datetime, grace_s: float = RUN_GRACE_S) -> list[Interval]:
+    """When netmon was running: each run's [start, last heartbeat]; the latest, still beating, up to now."""
+    runs = sorted(runs, key=lambda r: r.started_at)
+    out = []
+    for i, r in enumerate(runs):
+        end = r.heartbeat_at
+        latest = i == len(runs) - 1
+        if latest and r.stopped_at is None and (now - r.heartbeat_at).total_seconds() <= grace_s:
+            end = now
+        out.append((r.started_at, min(end, now)))
+    return merge(out)
+
+
+# ------------------------------------------------------------------------------------ computing
+def site_availability(
+    site: SiteInfo,
+    outages: Sequence[OutageRow],
+    period: Interval,
+    monitored: Sequence[Interval],
+    maintenance: Mapping[str, Sequence[Interval]],
+    now: datetime,
+) -> SiteAvailability:
+    """One site over ``period`` (see the module docstring). ``maintenance``: site id → its windows' intervals."""
+    start, end = period
+    end = min(end, now)
+    window = [(start, end)] if end > start else []
+    running = intersect(window, monitored)
+    own_maint = intersect(running, maintenance.get(site.id, ()))
+    observed = subtract(running, own_maint)
+
+    def counted(o: OutageRow) -> list[Interval]:
+        excused = [i for s in (o.root_sites or ((o.site_id,) if o.site_id else ())) for i in maintenance.get(s, ())]
+        return intersect(subtract([(o.started_at, o.until(now))], excused), observed)
+
+    own_ids, own_down, up_ids, up_down = [], [], [], []
+    for o in outages:
+        if o.object_type == "base_station":
+            continue
+        if o.site_id == site.id:
+            parts = counted(o)
+            if parts:
+                own_ids.append(o.id)
+                own_down += parts
+        elif site.id in o.affected:
+            parts = counted(o)
+            if parts:
+                up_ids.append(o.id)
+                up_down += parts
+    own = merge(own_down)
+    behind = subtract(up_down, own)
+    return SiteAvailability(
+        site=site, observed_s=seconds(observed), own_down_s=seconds(own), unreachable_s=seconds(behind),
+        maintenance_s=seconds(own_maint), gap_s=seconds(subtract(window, monitored)),
+        own_outages=tuple(own_ids), unreachable_outages=tuple(i for i in up_ids if i not in own_ids),
+    )
+
+
+def group_key(site: SiteInfo, by: GroupBy, province: str = "tỉnh") -> tuple[str, str]:
+    """(sort key, label) of the group ``site`` belongs to."""
+    if by == "site":
+        return site.id, f"{site.name} ({site.id})"
+    if by == "district":
+        if site.district is None:
+            return "", f"(cấp tỉnh) {province}".strip()
+        return site.district, site.district_name or site.district
+    if by == "kind":
+        return site.kind, site.kind
+    if by == "level":
+        order = {"province": "0", "district": "1", "commune": "2"}
+        return order.get(site.level, "9") + site.level, site.level
+    raise ValueError(f"--by must be one of {', '.join(GROUPINGS)}")
+
+
+def availability(
+    sites: Iterable[SiteInfo],
+    outages: Sequence[OutageRow],
+    period: Interval,
+    runs: Iterable[Run],
+    maintenance: Mapping[str, Sequence[Interval]],
+    now: datetime,
+    by: GroupBy = "site",
+    province: str = "tỉnh",
+) -> list[GroupAvailability]:
+    """Availability per group, sorted by group; ``runs`` are the ``monitor_run`` rows."""
+    monitored = monitored_intervals(runs, now)
+    per_site = [site_availability(s, outages, period, monitored, maintenance, now) for s in sites]
+    by_id = {o.id: o for o in outages}
+    groups: dict[tuple[str, str], list[SiteAvailability]] = {}
+    for sa in per_site:
+        groups.setdefault(group_key(sa.site, by, province), []).append(sa)
+    out = []
+    for (key, label), members in sorted(groups.items()):
+        own = sorted({i for m in members for i in m.own_outages})
+        behind = sorted({i for m in members for i in m.unreachable_outages} - set(own))
+        closed = [by_id[i] for i in own if by_id[i].ended_at is not None]
+        mttr = (sum(_duration(o) for o in closed) / len(closed)) if closed else None
+        out.append(GroupAvailability(
+            key=key, label=label, sites=len(members), observed_s=sum(m.observed_s for m in members),
+            own_down_s=sum(m.own_down_s for m in members), unreachable_s=sum(m.unreachable_s for m in members),
+            maintenance_s=sum(m.maintenance_s for m in members), gap_s=max((m.gap_s for m in members), default=0),
+            outages=len(own), unreachable_outages=len(behind), mttr_s=mttr,
+        ))
+    return out
+
+
+def _duration(o: OutageRow) -> float:
+    """The recorded duration of a closed outage."""
+    if o.duration_s is not None:
+        return o.duration_s
+    return ((o.ended_at or o.started_at) - o.started_at).total_seconds()
+
+
+def select_outages(
+    outages: Iterable[OutageRow],
+    *,
+    open_only: bool = False,
+    since: datetime | None = None,
+    districts: set[str] | None = None,
+    site_district: Mapping[str, str | None] | None = None,
+) -> list[OutageRow]:
+    """``--open``: not ended; ``--since``: still open or ended at/after it; ``--district``: rooted in one
+    of ``districts`` or making one of their sites unreachable. Newest first."""
+    site_district = site_district or {}
+    out = []
+    for o in outages:
+        if open_only and o.ended_at is not None:
+            continue
+        if since is not None and o.ended_at is not None and o.ended_at < since:
+            continue
+        if districts is not None:
+            places = {o.district, *(site_district.get(s) for s in o.affected)}
+            if not places & districts:
+                continue
+        out.append(o)
+    return sorted(out, key=lambda o: (o.started_at, o.id), reverse=True)
+
+
+# ------------------------------------------------------------------------------------ formatting
+def _minutes(s: float | None) -> str:
+    return "—" if s is None else f"{s / 60:.1f}"
+
+
+def _pct(a: float | None) -> str:
+    return "—" if a is None else f"{a * 100:.3f}"
+
+
+def _local(at: datetime | None, tz: str) -> str:
+    return "" if at is None else at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _hms(s: float | None) -> str:
+    if s is None:
+        return ""
+    n = round(s)
+    return f"{n // 3600}:{n % 3600 // 60:02d}:{n % 60:02d}"
+
+
+AVAILABILITY_COLUMNS = ("group", "sites", "availability_pct", "observed_h", "own_down_min", "unreachable_min",
+                        "outages", "unreachable_outages", "mttr_min", "maintenance_min", "gap_min")
+OUTAGE_COLUMNS = ("id", "started", "ended", "duration", "kind", "object", "site", "district", "affected",
+                  "detected_by", "root_cause")
+
+
+def availability_rows(groups: Iterable[GroupAvailability]) -> list[dict[str, str]]:
+    return [{
+        "group": g.label, "sites": str(g.sites), "availability_pct": _pct(g.availability),
+        "observed_h": f"{g.observed_s / 3600:.1f}", "own_down_min": _minutes(g.own_down_s),
+        "unreachable_min": _minutes(g.unreachable_s), "outages": str(g.outages),
+        "unreachable_outages": str(g.unreachable_outages), "mttr_min": _minutes(g.mttr_s),
+        "maintenance_min": _minutes(g.maintenance_s), "gap_min": _minutes(g.gap_s),
+    } for g in groups]
+
+
+def outage_rows(outages: Iterable[OutageRow], districts: Mapping[str, str], tz: str,
+                now: datetime, csv_mode: bool = False) -> list[dict[str, str]]:
+    rows = []
+    for o in outages:
+        running = o.ended_at is None
+        duration = o.duration_s if o.duration_s is not None else (now - o.started_at).total_seconds()
+        rows.append({
+            "id": str(o.id),
+            "started": o.started_at.isoformat() if csv_mode else _local(o.started_at, tz),
+            "ended": ("" if running else o.ended_at.isoformat()) if csv_mode  # type: ignore[union-attr]
+            else ("(open)" if running else _local(o.ended_at, tz)),
+            "duration": f"{duration:.0f}" if csv_mode else _hms(duration) + (" +" if running else ""),
+            "kind": o.kind, "object": f"{o.object_type}:{o.object_id}", "site": o.site_id or "",
+            "district": districts.get(o.district or "", o.district or ""),
+            "affected": ";".join(o.affected) if csv_mode else str(len(o.affected)),
+            "detected_by": o.detected_by, "root_cause": o.root_cause,
+        })
+    return rows
+
+
+def to_csv(rows: Sequence[Mapping[str, str]], columns: Sequence[str]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+# ------------------------------------------------------------------------------------ database
+@dataclass
+class History:
+    """Everything the reports read, loaded once from the database."""
+
+    sites: dict[str, SiteInfo] = field(default_factory=dict)
+    outages: list[OutageRow] = field(default_factory=list)
+    runs: list[Run] = field(default_factory=list)
+    windows: list[Any] = field(default_factory=list)  # schema.Maintenance
+    site_devices: dict[str, set[str]] = field(default_factory=dict)
+    districts: dict[str, str] = field(default_factory=dict)  # code -> name
+    province: str = ""
+
+    def maintenance(self, start: datetime, end: datetime) -> dict[str, list[Interval]]:
+        """Site id → the maintenance intervals covering it (windows listing the site or one of its devices)."""
+        from netmon.health.maintenance import maintenance_intervals
+
+        out: dict[str, list[Interval]] = {}
+        for w in self.windows:
+            spans = maintenance_intervals(w, start, end)
+            if not spans:
+                continue
+            covered = set(w.sites) | {s for s, devs in self.site_devices.items() if devs & set(w.devices)}
+            for site in covered:
+                out.setdefault(site, []).extend(spans)
+        return {k: merge(v) for k, v in out.items()}
+
+
+def load(engine: Engine) -> History:
+    from sqlalchemy import select
+
+    from netmon.inventory import schema as s
+    from netmon.store import models as m
+
+    h = History()
+    with engine.connect() as conn:
+        def rows(model: Any) -> list[Any]:
+            return list(conn.execute(select(model.__table__)))
+
+        for u in rows(m.Unit):
+            if u.level == "district":
+                h.districts[u.code] = u.name
+            elif u.level == "province":
+                h.province = u.name
+        for st in rows(m.Site):
+            h.sites[st.id] = SiteInfo(st.id, st.name, st.kind, st.level, st.district,
+                                      h.districts.get(st.district) if st.district else None)
+        device_site: dict[str, str] = {}
+        for d in rows(m.Device):
+            device_site[d.id] = d.site
+            h.site_devices.setdefault(d.site, set()).add(d.id)
+        link_sites = {ln.id: tuple(dict.fromkeys(device_site[x] for x in (ln.a_device, ln.b_device)
+                                                 if x in device_site)) for ln in rows(m.Link)}
+        bts_district = {b.id: b.district for b in rows(m.BaseStation)}
+        outages = m.Outage.__table__  # type: ignore[attr-defined]
+        for o in conn.execute(select(outages).order_by(outages.c.id)):
+            roots: tuple[str, ...] = ()
+            if o.object_type == "link":
+                roots = link_sites.get(o.object_id, ())
+            elif o.object_type == "device" and o.object_id in device_site:
+                roots = (device_site[o.object_id],)
+            if o.site_id:
+                roots = tuple(dict.fromkeys((*roots, o.site_id)))
+            district = (h.sites[o.site_id].district if o.site_id in h.sites
+                        else bts_district.get(o.object_id) if o.object_type == "base_station" else None)
+            h.outages.append(OutageRow(
+                id=o.id, object_type=o.object_type, object_id=o.object_id, site_id=o.site_id, kind=o.kind,
+                root_cause=o.root_cause, affected=tuple(o.affected or ()), detected_by=o.detected_by,
+                started_at=utc(o.started_at), ended_at=utc(o.ended_at) if o.ended_at else None,
+                duration_s=o.duration_s, root_sites=roots, district=district,
+            ))
+        h.runs = [Run(utc(r.started_at), utc(r.heartbeat_at), utc(r.stopped_at) if r.stopped_at else None)
+                  for r in rows(m.MonitorRun)]
+        for w in rows(m.Maintenance):
+            h.windows.append(s.Maintenance.model_validate({"id": w.id, "description": w.description, **w.spec}))
+    return h
+
+
+def district_codes(districts: Mapping[str, str], text: str) -> set[str]:
+    """GSO code or (part of) the name, without diacritics: ``cau ngang`` finds ``Huyện Cầu Ngang``."""
+    from netmon.inventory.text import fold
+
+    wanted = fold(text)
+    return {code for code, name in districts.items() if code == text or wanted in fold(name)}
+
+
+def parse_since(text: str, tz: str = DEFAULT_TZ) -> datetime:
+    """``YYYY-MM-DD`` (midnight in ``tz``) or an ISO datetime (``tz`` when it has no offset)."""
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"--since must be YYYY-MM-DD or an ISO date-time, got {text!r}") from None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=ZoneInfo(tz))
+    return at.astimezone(UTC)
+
+
+# ------------------------------------------------------------------------------------ CLI
+_out = Console(highlight=False)
+_err = Console(stderr=True, highlight=False)
+DatabaseOpt = Annotated[str | None, typer.Option(help="Database URL (default: NETMON_DATABASE_URL).")]
+FormatOpt = Annotated[str, typer.Option("--format", help="table or csv.")]
+TzOpt = Annotated[str, typer.Option("--tz", help="Time zone of dates and month boundaries.")]
+
+
+def _history(database: str | None) -> History:
+    from netmon.settings import get_settings
+    from netmon.store.db import make_engine, upgrade
+
+    engine = make_engine(database or get_settings().database_url)
+    try:
+        upgrade(engine)
+        return load(engine)
+    finally:
+        engine.dispose()
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in ("table", "csv"):
+        _err.print("--format must be table or csv", markup=False)
+        raise typer.Exit(2)
+
+
+def _emit(rows: list[dict[str, str]], columns: Sequence[str], fmt: str, title: str) -> None:
+    if fmt == "csv":
+        sys.stdout.write(to_csv(rows, columns))
+        return
+    table = Table(*columns, title=title)
+    for row in rows:
+        table.add_row(*(row[c] for c in columns))
+    _out.print(table)
+
+
+def outages_command(
+    open_only: Annotated[bool, typer.Option("--open", help="Only outages still open.")] = False,
+    since: Annotated[str | None, typer.Option(help="Still open at or after this date (YYYY-MM-DD or ISO).")] = None,
+    district: Annotated[str | None, typer.Option(help="District GSO code or (part of) its name.")] = None,
+    fmt: FormatOpt = "table",
+    database: DatabaseOpt = None,
+    tz: TzOpt = DEFAULT_TZ,
+) -> None:
+    """List outages (newest first): one row per root cause, with the sites it made unreachable."""
+    _check_format(fmt)
+    try:
+        since_at = parse_since(since, tz) if since else None
+    except ValueError as exc:
+        _err.print(str(exc), markup=False)
+        raise typer.Exit(2) from None
+    h = _history(database)
+    codes = None
+    if district:
+        codes = district_codes(h.districts, district)
+        if not codes:
+            _err.print(f"no district matches {district!r}", markup=False)
+            raise typer.Exit(2)
+    chosen = select_outages(h.outages, open_only=open_only, since=since_at, districts=codes,
+                            site_district={k: v.district for k, v in h.sites.items()})
+    rows = outage_rows(chosen, h.districts, tz, datetime.now(UTC), csv_mode=fmt == "csv")
+    columns = OUTAGE_COLUMNS if fmt == "csv" else tuple(c for c in OUTAGE_COLUMNS if c != "detected_by")
+    _emit(rows, columns, fmt, "Outages")
+    if fmt == "table":
+        _out.print(f"{len(rows)} outage(s), {sum(1 for o in chosen if o.ended_at is None)} open")
+
+
+def availability_command(
+    month: Annotated[str, typer.Option(help="YYYY-MM")],
+    by: Annotated[str, typer.Option(help="site, district, kind or level.")] = "site",
+    fmt: FormatOpt = "table",
+    database: DatabaseOpt = None,
+    tz: TzOpt = DEFAULT_TZ,
+) -> None:
+    """Availability %, outage count and MTTR per group for one month (maintenance and monitoring gaps excluded)."""
+    _check_format(fmt)
+    if by not in GROUPINGS:
+        _err.print(f"--by must be one of {', '.join(GROUPINGS)}", markup=False)
+        raise typer.Exit(2)
+    try:
+        period = month_period(month, tz)
+    except ValueError as exc:
+        _err.print(str(exc), markup=False)
+        raise typer.Exit(2) from None
+    h = _history(database)
+    grouping: GroupBy = by
+    groups = availability(h.sites.values(), h.outages, period, h.runs, h.maintenance(*period), datetime.now(UTC),
+                          by=grouping, province=h.province)
+    _emit(availability_rows(groups), AVAILABILITY_COLUMNS, fmt, f"Availability {month} by {by}")
+    if fmt == "table":
+        gap = max((g.gap_s for g in groups), default=0.0)
+        _out.print(f"monitoring gaps in the period: {_minutes(gap)} min (counted neither up nor down); "
+                   "own = root at the site, unreachable = behind a failed parent")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``netmon outages`` and ``netmon report availability`` to the netmon typer app."""
+    app.command("outages")(outages_command)
+    report_app = typer.Typer(help="Reports over the outage history.", no_args_is_help=True)
+    report_app.command("availability")(availability_command)
+    app.add_typer(report_app, name="report")
+
+
+__all__ = [
+    "GroupAvailability",
+    "History",
+    "OutageRow",
+    "Run",
+    "SiteAvailability",
+    "SiteInfo",
+    "availability",
+    "load",
+    "monitored_intervals",
+    "month_period",
+    "register",
+    "select_outages",
+    "site_availability",
+]
