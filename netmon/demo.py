@@ -267,7 +267,7 @@ async def run_demo(cfg: DemoConfig, console: Console) -> int:
     settings = Settings(
         router_interval_s=10, bts_interval_s=12, slices=2, confirm_after_s=2,
         listen=f"127.0.0.1:{cfg.metrics_port}", trap_listen=f"127.0.0.1:{trap_port}",
-        icmp=True if isolated and os.geteuid() == 0 else False,
+        icmp=isolated and os.geteuid() == 0,
         database_url=f"sqlite:///{cfg.workdir / 'netmon.db'}",
     )
     children: list[Child] = []

@@ -167,12 +167,12 @@ def chassis(result: Walked) -> Hardware | None:
     """The first chassis row of a discovery walk, or None when the agent has no ENTITY-MIB."""
     cols = result.columns
     classes = cols.get(o.ENT_PHYSICAL_CLASS) or {}
-    for idx, cell in sorted(classes.items()):
-        if number(cell) == 3:
-            def get(col: tuple[int, ...]) -> str | None:
-                value = text((cols.get(col) or {}).get(idx))
-                return value or None
+    row = next((idx for idx, cell in sorted(classes.items()) if number(cell) == 3), None)
+    if row is None:
+        return None
 
-            return Hardware(get(o.ENT_PHYSICAL_MODEL_NAME), get(o.ENT_PHYSICAL_SERIAL_NUM),
-                            get(o.ENT_PHYSICAL_SOFTWARE_REV), get(o.ENT_PHYSICAL_MFG_NAME))
-    return None
+    def get(col: tuple[int, ...]) -> str | None:
+        return text((cols.get(col) or {}).get(row)) or None
+
+    return Hardware(get(o.ENT_PHYSICAL_MODEL_NAME), get(o.ENT_PHYSICAL_SERIAL_NUM),
+                    get(o.ENT_PHYSICAL_SOFTWARE_REV), get(o.ENT_PHYSICAL_MFG_NAME))
