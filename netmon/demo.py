@@ -288,7 +288,7 @@ async def run_demo(cfg: DemoConfig, console: Console) -> int:
             else:
                 log(f"INCIDENT CLOSED {inc.key} after {(at - inc.started_at).total_seconds():.0f} s")
 
-        service.monitor.on_incident = on_incident
+        service.monitor.listeners.append(on_incident)
         if isolated:  # host ports → the same ports inside our namespace
             tasks += [asyncio.create_task(_forward(s, port)) for port, s in host_sockets.items()]
         else:

@@ -77,7 +77,8 @@ class Monitor:
     icmp: IcmpProber
     params: st.Params = field(default_factory=st.Params)
     confirm_after_s: float = 5.0
-    on_incident: Callable[[str, Incident, datetime], None] | None = None
+    listeners: list[Callable[[str, Incident, datetime], None]] = field(default_factory=list)
+    """Called with ("opened" | "closed", incident, when) after the history is written."""
     history: object | None = None  # netmon.store.history.History (kept loose: tests run without a DB)
     facts: object | None = None  # netmon.store.facts.FactStore
 
@@ -243,14 +244,14 @@ class Monitor:
         self.incidents = new
         if self.history is not None:
             self.history.record(opened, closed, now)  # type: ignore[attr-defined]
-        for inc in opened:
-            log.warning("INCIDENT OPEN %s — %s", inc.key, inc.title)
-            if self.on_incident:
-                self.on_incident("opened", inc, now)
-        for inc in closed:
-            log.warning("INCIDENT CLOSED %s — %s", inc.key, inc.title)
-            if self.on_incident:
-                self.on_incident("closed", inc, now)
+        for what, incidents in (("opened", opened), ("closed", closed)):
+            for inc in incidents:
+                log.warning("INCIDENT %s %s — %s", what.upper(), inc.key, inc.title)
+                for listener in self.listeners:
+                    try:
+                        listener(what, inc, now)
+                    except Exception:  # a broken listener must not stop judging
+                        log.exception("incident listener failed")
         if self.ready and self.history is not None and self.history.open:  # type: ignore[attr-defined]
             self.close_stale_adopted(now, first_pass=False)
 

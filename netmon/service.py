@@ -94,6 +94,10 @@ class Service:
             params=Params(failures_to_down=settings.failures_to_down),
             confirm_after_s=settings.confirm_after_s, history=history, facts=facts,
         )
+        if settings.webhook_url:
+            from netmon.expose.webhook import WebhookNotifier
+
+            self.monitor.listeners.append(WebhookNotifier(settings.webhook_url))
         routers = [t.device_id for t in self.targets if t.device_id in inventory.devices]
         stations = [t.device_id for t in self.targets if t.device_id in inventory.base_stations]
         self.classes: dict[str, tuple[list[str], float]] = {
