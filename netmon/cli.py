@@ -14,6 +14,7 @@ from rich.table import Table
 
 from netmon.inventory.load import Inventory, load_inventory
 from netmon.inventory.problems import InventoryError
+from netmon.reports import register as register_reports
 from netmon.settings import get_settings
 
 app = typer.Typer(
@@ -26,6 +27,7 @@ inventory_app = typer.Typer(
     help="Look at the inventory: list, stats, export, generate.", no_args_is_help=True
 )
 app.add_typer(inventory_app, name="inventory")
+register_reports(app)
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)

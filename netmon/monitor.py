@@ -240,10 +240,11 @@ class Monitor:
         if reason == "trap":  # found because a trap made us look now
             new = {k: replace(v, detected_by=f"trap, then {v.detected_by}") if k not in self.incidents else v
                    for k, v in new.items()}
-        opened, closed, _ = diff_incidents(self.incidents, new)
+        opened, closed, still_open = diff_incidents(self.incidents, new)
         self.incidents = new
         if self.history is not None:
             self.history.record(opened, closed, now)  # type: ignore[attr-defined]
+            self.history.grow(still_open)  # type: ignore[attr-defined]
         for what, incidents in (("opened", opened), ("closed", closed)):
             for inc in incidents:
                 log.warning("INCIDENT %s %s — %s", what.upper(), inc.key, inc.title)

@@ -91,7 +91,8 @@ class Service:
             history, facts = History(engine), FactStore(engine)
         self.monitor = Monitor(
             inventory, self.targets, self.poller, self.icmp,
-            params=Params(failures_to_down=settings.failures_to_down),
+            params=Params(failures_to_down=settings.failures_to_down, flap_changes=settings.flap_changes,
+                          flap_window_s=settings.flap_window_s, flap_hold_s=settings.flap_hold_s),
             confirm_after_s=settings.confirm_after_s, history=history, facts=facts,
         )
         if settings.webhook_url:

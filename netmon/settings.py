@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     confirm_after_s: float = Field(5.0, gt=0)
     """A device that failed once is re-checked after this long (N failures in seconds, not N intervals)."""
     failures_to_down: int = Field(2, ge=1)
+    flap_changes: int = Field(4, ge=1)
+    """A link that changes state more than this many times within ``flap_window_s`` is flapping."""
+    flap_window_s: float = Field(300.0, gt=0)
+    flap_hold_s: float = Field(300.0, ge=0)
+    """A flapping link stays flapping (one alert) until it has been stable this long."""
     concurrency: int = Field(256, ge=1)
     icmp: bool | None = None
     """None: on when running as root (raw sockets), off otherwise."""

@@ -469,7 +469,7 @@ class Rig:
         def record(what: str, incident: Incident, _at: datetime) -> None:
             self.log.append(Opened(what, incident, time.time()))
 
-        svc.monitor.on_incident = record
+        svc.monitor.listeners.append(record)
         try:
             await svc.start()
             yield svc

@@ -26,6 +26,8 @@ class OpenOutage:
     id: int
     key: str
     started_at: datetime
+    affected: frozenset[str] = frozenset()
+    """Every site unreachable behind it at some point of the outage (it only grows)."""
 
 
 def _utc(at: datetime) -> datetime:
@@ -62,7 +64,7 @@ class History:
             outages = m.Outage.__table__  # type: ignore[attr-defined]
             for row in conn.execute(select(outages).where(outages.c.ended_at.is_(None))):
                 key = f"{_prefix(row.object_type)}:{row.object_id}"
-                self.open[key] = OpenOutage(row.id, key, _utc(row.started_at))
+                self.open[key] = OpenOutage(row.id, key, _utc(row.started_at), frozenset(row.affected or ()))
         return gap_start
 
     def heartbeat(self, now: datetime) -> None:
@@ -96,11 +98,26 @@ class History:
                     kind=inc.kind.value, root_cause=inc.title, affected=list(inc.affected_site_ids),
                     detected_by=inc.detected_by, started_at=inc.started_at,
                 ).returning(outages.c.id)).scalar_one()
-                self.open[inc.key] = OpenOutage(row_id, inc.key, inc.started_at)
+                self.open[inc.key] = OpenOutage(row_id, inc.key, inc.started_at, frozenset(inc.affected_site_ids))
             for inc in closed:
                 self._close(conn, inc.key, now)
             for key, ended in (adopted_ended_at or {}).items():
                 self._close(conn, key, ended)
+
+    def grow(self, still_open: Iterable[Incident]) -> None:
+        """An open outage whose shadow grew (more sites unreachable behind it) records them all."""
+        outages = m.Outage.__table__  # type: ignore[attr-defined]
+        changes = []
+        for inc in still_open:
+            found = self.open.get(inc.key)
+            if found is not None and not set(inc.affected_site_ids) <= found.affected:
+                wider = found.affected | set(inc.affected_site_ids)
+                self.open[inc.key] = OpenOutage(found.id, found.key, found.started_at, frozenset(wider))
+                changes.append((found.id, sorted(wider)))
+        if changes:
+            with self.engine.begin() as conn:
+                for row_id, affected in changes:
+                    conn.execute(update(outages).where(outages.c.id == row_id).values(affected=affected))
 
     def _close(self, conn: object, key: str, ended: datetime) -> None:
         found = self.open.pop(key, None)
