@@ -15,6 +15,7 @@ from rich.table import Table
 from netmon.inventory.load import Inventory, load_inventory
 from netmon.inventory.problems import InventoryError
 from netmon.reports import register as register_reports
+from netmon.ssh.cli import register as register_ssh
 from netmon.settings import get_settings
 
 app = typer.Typer(
@@ -28,6 +29,7 @@ inventory_app = typer.Typer(
 )
 app.add_typer(inventory_app, name="inventory")
 register_reports(app)
+register_ssh(app, inventory_app)
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)

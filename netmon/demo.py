@@ -269,6 +269,7 @@ async def run_demo(cfg: DemoConfig, console: Console) -> int:
         listen=f"127.0.0.1:{cfg.metrics_port}", trap_listen=f"127.0.0.1:{trap_port}",
         icmp=isolated and os.geteuid() == 0,
         database_url=f"sqlite:///{cfg.workdir / 'netmon.db'}",
+        backups=False,  # the simulated routers speak SNMP only (the SSH side is tested against fakenos)
     )
     children: list[Child] = []
     tasks: list[asyncio.Task[Any]] = []

@@ -109,6 +109,7 @@ class Service:
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.httpd: ThreadingWSGIServer | None = None
         self.traps: Any = None
+        self.backup_trigger: Any = None
 
     # ------------------------------------------------------------------ jobs
     def _batch(self, cls: str, index: int) -> list[str]:
@@ -183,6 +184,11 @@ class Service:
                                next_run_time=datetime.fromtimestamp(now.timestamp() + 30, UTC))
         self.scheduler.add_job(self.heartbeat, "interval", seconds=s.heartbeat_s, id="heartbeat",
                                max_instances=1, coalesce=True)
+        if s.backups and self.engine is not None and any(d.ssh_profile for d in self.inventory.devices.values()):
+            from netmon.ssh.backup import BackupTrigger, add_daily_job
+
+            add_daily_job(self.scheduler, self.inventory, self.engine)  # daily, jittered
+            self.backup_trigger = BackupTrigger(self.inventory, self.engine)  # soon after a config change
         self.scheduler.start()
 
     def _start_http(self) -> None:
@@ -207,6 +213,8 @@ class Service:
 
         def on_trap(trap: Any) -> Any:
             log.info("trap %s from %s (%s)", trap.kind, trap.device_id, trap.source)
+            if self.backup_trigger is not None:
+                self.backup_trigger.on_trap(trap.device_id, trap.trap_oid)
             return self.monitor.on_trap(trap.device_id, trap.kind)
 
         self.traps = TrapReceiver(self.targets, on_trap, host=host, port=port)
@@ -225,6 +233,8 @@ class Service:
     async def stop(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        if self.backup_trigger is not None:
+            await self.backup_trigger.close()
         if self.traps is not None:
             self.traps.stop()
         if self.httpd is not None:

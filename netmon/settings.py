@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     trap_listen: str | None = "127.0.0.1:1162"
     """SNMP trap receiver; empty to disable. 1162 so it runs unprivileged."""
     heartbeat_s: float = Field(15.0, gt=0)
+    backups: bool = True
+    """Daily SSH configuration backups (and soon after a config-change trap) for devices with an SSH profile."""
     webhook_url: str | None = None
     """Optional: POST incidents here in Alertmanager's webhook payload shape (sites without Alertmanager)."""
 

@@ -73,6 +73,8 @@ CONFIG_CHANGE_TRAPS = {
     "1.3.6.1.4.1.2011.6.10.2.1": "hwCfgManEventlog",
 }
 """Notifications (snmpTrapOID values) that mean "the configuration was changed"."""
+REBOOT_TRAPS = {"1.3.6.1.6.3.1.1.5.1": "coldStart", "1.3.6.1.6.3.1.1.5.2": "warmStart"}
+"""After a reboot the running config is the saved one: unsaved edits are gone, so it is worth a fresh look."""
 CCM_HISTORY_RUNNING_LAST_CHANGED = "1.3.6.1.4.1.9.9.43.1.1.1.0"
 """CISCO-CONFIG-MAN-MIB: sysUpTime at the last running-config change; a poller can feed it to the trigger."""
 
@@ -380,8 +382,9 @@ class BackupTrigger:
         log.info("config change on %s (%s): backup in %.0f s", device_id, reason or "signal", self.delay_s)
 
     def on_trap(self, device_id: str, trap_oid: str) -> bool:
-        """Feed every trap; True when it was a config-change notification (and a backup is now due)."""
-        name = CONFIG_CHANGE_TRAPS.get(trap_oid.lstrip("."))
+        """Feed every trap; True when it was a config-change or restart notification (a backup is now due)."""
+        oid = trap_oid.lstrip(".")
+        name = CONFIG_CHANGE_TRAPS.get(oid) or REBOOT_TRAPS.get(oid)
         if name is not None:
             self.notify(device_id, name)
         return name is not None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import logging
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -35,7 +36,7 @@ DatabaseOpt = Annotated[str | None, typer.Option(help="Database URL (default: NE
 DeviceOpt = Annotated[list[str] | None, typer.Option("--device", help="Device id (repeat for several).")]
 DistrictOpt = Annotated[str | None, typer.Option(help="Only this district (GSO code or name).")]
 ConcurrencyOpt = Annotated[
-    int | None, typer.Option(min=1, max=512, help="Sessions at once (default: NETMON_SSH_CONCURRENCY or 16).")
+    int | None, typer.Option(min=1, max=512, help="Sessions at once (default: NETMON_SSH_CONCURRENCY or 32).")
 ]
 
 
@@ -138,12 +139,14 @@ def _run(inv: Inventory, engine: Engine, ids: list[str] | None, *, config: bool,
     if not targets and not errors:
         err.print("no device with an ssh_profile to work on")
         raise typer.Exit(1)
+    # The table reports every device; the libraries' own log lines would only repeat it, less clearly.
+    logging.getLogger("netmon.ssh.backup").setLevel(logging.ERROR)  # host-key trust warnings stay visible
+    logging.getLogger("paramiko").setLevel(logging.CRITICAL)
     return asyncio.run(run_backups(engine, targets, errors, config=config, facts=facts, concurrency=concurrency))
 
 
-def _print_failures(report: RunReport) -> None:
-    for result in report.failed:
-        err.print(f"failed: {result.error}", markup=False, soft_wrap=True)
+def _exit_code(report: RunReport) -> None:
+    """Like ``netmon poll``: 3 when every device failed (some failing is a normal night in a province)."""
     if report.results and len(report.failed) == len(report.results):
         raise typer.Exit(3)
 
@@ -174,7 +177,7 @@ def backup(
                       f"{r.elapsed_s:.1f}", escape(r.error.detail) if r.error else "")
     out.print(table)
     out.print(report.summary(), markup=False)
-    _print_failures(report)
+    _exit_code(report)
 
 
 @backup_app.command("facts")
@@ -198,7 +201,7 @@ def backup_facts(
     out.print(table)
     if any(r.facts is not None and not r.facts_saved for r in report.results):
         err.print("some devices are not in the database: run 'netmon sync' first to store their facts")
-    _print_failures(report)
+    _exit_code(report)
 
 
 @backup_app.command("diff")

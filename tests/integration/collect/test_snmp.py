@@ -318,7 +318,9 @@ def test_simulated_province_v2c_and_v3(simulator: tuple[Path, int], monkeypatch:
     finally:
         control(control_port, action="normal", device=dead)
     by_id = {r.device_id: r for r in results}
-    assert by_id.pop(dead).error == "timeout after 1 retries"
+    error = by_id.pop(dead).error or ""
+    # Silent agent: either every retry timed out, or (on a loaded machine) the device deadline came first.
+    assert error == "timeout after 1 retries" or error.startswith("deadline of"), error
     assert all(r.ok for r in by_id.values()), [(r.device_id, r.error) for r in by_id.values() if not r.ok]
     for r in by_id.values():
         names = {index: value for index, (_tag, value) in r.columns[IF_NAME].items()}

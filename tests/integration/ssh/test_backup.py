@@ -13,7 +13,8 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from netmon.store import models as m
 from netmon.store.db import make_engine, upgrade
 
 pytestmark = pytest.mark.integration
+pytest.importorskip("fakenos", reason="fakenos (the simulated SSH devices) is not installed")
 
 PASSWORD_ENV = "NETMON_TEST_SSH_PASSWORD"
 GOOD = [("rt-ios", "cisco_ios", "127.84.0.1"), ("sw-eos", "arista_eos", "127.84.0.2"),
@@ -78,7 +80,7 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake: FakeNos,
     return path
 
 
-def inventory(tmp_path: Path, hosts: list[FakeHost], extra: list[tuple[str, str, str, int]] = (),
+def inventory(tmp_path: Path, hosts: list[FakeHost], extra: Sequence[tuple[str, str, str, int]] = (),
               timeout_s: float = 5.0) -> Inventory:
     devices = [(h.name, h.platform, h.address, h.port) for h in hosts]
     return load_inventory(write_netmon_inventory(tmp_path / "inv", [*devices, *extra], password_env=PASSWORD_ENV,
@@ -357,6 +359,24 @@ def test_cli_backup_show_diff_and_inventory_show(env: Path, fake: FakeNos, tmp_p
 
     diff = runner.invoke(app, ["backup", "diff", "rt-ios", "--database", db])
     assert diff.exit_code == 1 and "only one version stored" in diff.output
+
+    # A second version (as a later run would store it): diff by default, by --from/--to, and show --at.
+    engine = make_engine(db)
+    first = backup.version_at(engine, "rt-ios")
+    assert first is not None
+    later = first.taken_at + timedelta(hours=1)
+    backup.store_config(engine, "rt-ios", first.content.replace("ip forward-protocol nd\n",
+                                                                f"ip forward-protocol nd\n{ROUTE}\n"), later)
+    diff = runner.invoke(app, ["backup", "diff", "rt-ios", "--database", db])
+    assert diff.exit_code == 0
+    assert [line for line in diff.stdout.splitlines() if line[:1] in "+-"][2:] == [f"+{ROUTE}"]
+    at_first = first.taken_at.isoformat()
+    same = runner.invoke(app, ["backup", "diff", "rt-ios", "--from", at_first, "--to", at_first, "--database", db])
+    assert same.exit_code == 0 and same.stdout == "" and "identical" in same.output
+    old = runner.invoke(app, ["backup", "show", "rt-ios", "--at", (later - timedelta(minutes=1)).isoformat(),
+                              "--database", db])
+    assert old.exit_code == 0 and ROUTE not in old.stdout and "hostname TVH-RT-CAUNGANG" in old.stdout
+    assert runner.invoke(app, ["backup", "show", "rt-ios", "--at", "yesterday", "--database", db]).exit_code == 2
 
     facts = runner.invoke(app, ["backup", "facts", str(inv_dir), "--database", db, "--device", "fw-junos"],
                           env={"COLUMNS": "200"})

@@ -39,6 +39,7 @@ def test_a_burst_of_traps_gives_one_backup_after_the_delay(runs: list[list[str]]
         assert runs == []  # still within the delay of the last signal
         assert not trigger.on_trap("rt-core", "1.3.6.1.6.3.1.1.5.3")  # linkDown: not a config change
         assert trigger.on_trap("rt-cau-ngang", ".1.3.6.1.4.1.2636.4.5.0.1")  # jnxCmCfgChange
+        assert trigger.on_trap("rt-cau-ngang", "1.3.6.1.6.3.1.1.5.1")  # coldStart: same countdown, one backup
         await asyncio.sleep(0.4)
         await trigger.close()
         assert sorted(map(tuple, runs)) == [("rt-cau-ngang",), ("rt-core",)]
