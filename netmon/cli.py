@@ -15,8 +15,8 @@ from rich.table import Table
 from netmon.inventory.load import Inventory, load_inventory
 from netmon.inventory.problems import InventoryError
 from netmon.reports import register as register_reports
-from netmon.ssh.cli import register as register_ssh
 from netmon.settings import get_settings
+from netmon.ssh.cli import register as register_ssh
 
 app = typer.Typer(
     help="netmon: network inventory and monitoring for a provincial government WAN.",

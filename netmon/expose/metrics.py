@@ -44,9 +44,11 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
+from functools import partial
 from itertools import chain
+from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo
 
@@ -57,7 +59,7 @@ from prometheus_client.utils import floatToGoString
 from netmon.health.states import State
 
 if TYPE_CHECKING:
-    from netmon.health.interpret import DeviceObs, InterfaceObs
+    from netmon.health.interpret import DeviceObs
     from netmon.health.rates import CounterName, RateResult
     from netmon.monitor import Monitor
 
@@ -96,6 +98,7 @@ def _since(at: datetime) -> str:
 # --------------------------------------------------------------------------------------------- values
 _EXACT: Final = 2**53  # below this an int converts to float exactly and repr(float(v)) is "<digits>.0"
 _SMALL: Final = tuple(f"{i}.0" for i in range(1024))
+_INF: Final = math.inf
 
 
 def go_float(v: Value) -> str:
@@ -105,19 +108,21 @@ def go_float(v: Value) -> str:
             return _SMALL[v]
         if -_EXACT < v < 1_000_000:
             return f"{v}.0"
-        if v < _EXACT:  # 1e6 ≤ v < 2**53: Go's %g switches to an exponent
+        if 1_000_000 <= v < _EXACT:  # Go's %g switches to an exponent where repr does not
             digits = str(v)
             mantissa = f"{digits[0]}.{digits[1:]}".rstrip("0.")
             return f"{mantissa}e+{len(digits) - 1:02d}"
         return floatToGoString(v)
-    if type(v) is float and math.isfinite(v):
-        s = repr(v)
-        if v > 0:
+    if type(v) is float:
+        if -_INF < v < 1e6:  # NaN fails both comparisons
+            return repr(v)
+        if 1e6 <= v < _INF:  # as for ints (repr itself switches at 1e16)
+            s = repr(v)
             dot = s.find(".")
             if dot > 6:
                 mantissa = f"{s[0]}.{s[1:dot]}{s[dot + 1:]}".rstrip("0.")
                 return f"{mantissa}e+{dot - 1:02d}"
-        return s
+            return s
     return floatToGoString(v)
 
 
@@ -247,6 +252,12 @@ class _Family:
         return head + name + ("\n" + name).join(map(str.__add__, labels, values)) + "\n"  # type: ignore[arg-type]
 
 
+_STATUS_OF: Final = attrgetter("oper_status", "admin_status", "speed_bps")
+_COUNTERS_OF: Final = itemgetter(*COUNTER_NAMES)
+_NO_COUNTERS: Final = (None,) * len(COUNTER_NAMES)
+_NO_VALUES: Final[list[Sequence[Value | None]]] = [()] * 9
+
+
 class _Polled:
     """A device's series that change only when it is polled: interfaces, uptime, discontinuities.
 
@@ -261,30 +272,30 @@ class _Polled:
     def __init__(self, m: Monitor, dev: str, obs: DeviceObs, rates: RateResult | None, router: bool) -> None:
         self.obs, self.rates = obs, rates
         tracker = m.tracker
-        itfs: list[InterfaceObs]
-        totals: list[Mapping[CounterName, int | None] | None]
+        self.values: list[Sequence[Value | None]]
         if router:
             itfs = list(obs.interfaces.values())
             per_if = tracker.totals(dev)
-            totals = [per_if.get(i.if_index) or None for i in itfs]
-        else:
+            counters = [_COUNTERS_OF(t) if (t := per_if.get(i.if_index)) else _NO_COUNTERS for i in itfs]
+            self.keys: list[Key] = [(dev, i.label) for i in itfs]
+            if itfs:
+                oper, admin, speed = zip(*map(_STATUS_OF, itfs), strict=True)
+                self.values = [oper, admin, [sp / 8 if sp else None for sp in speed], *zip(*counters, strict=True)]
+            else:
+                self.values = _NO_VALUES
+        elif (backhaul := obs.interfaces.get(1)) is not None:
             # Base stations: only the backhaul port (their radio ports would add 10k series for nothing);
             # tracker.totals() would copy the counters of all of a station's ports.
-            backhaul = obs.interfaces.get(1)
-            itfs = [] if backhaul is None else [backhaul]
-            known = backhaul is not None and tracker.total(dev, 1, "in_octets") is not None
-            totals = [{n: tracker.total(dev, 1, n) for n in COUNTER_NAMES} if known else None][: len(itfs)]
-        self.keys: list[Key] = [(dev, i.label) for i in itfs]
-        self.values: list[list[Value | None]] = [
-            [i.oper_status for i in itfs],
-            [i.admin_status for i in itfs],
-            [i.speed_bps / 8 if i.speed_bps else None for i in itfs],
-            *([t.get(n) if t else None for t in totals] for n in COUNTER_NAMES),
-        ]
+            self.keys = [(dev, backhaul.label)]
+            sp = backhaul.speed_bps
+            self.values = [(backhaul.oper_status,), (backhaul.admin_status,), (sp / 8 if sp else None,),
+                           *zip(map(partial(tracker.total, dev, 1), COUNTER_NAMES))]
+        else:
+            self.keys, self.values = [], _NO_VALUES
         self.one: Key = (dev,)
         self.uptime = None if obs.uptime_ticks is None else obs.uptime_ticks / 100
         counts = tracker.discontinuity_counts(dev)
-        self.disc_keys: list[Key] = [(dev, reason.value) for reason in counts]
+        self.disc_keys: list[Key] = [(dev, reason.value) for reason in counts] if counts else []
         self.disc_values: list[Value | None] = list(counts.values())
 
 
@@ -469,12 +480,7 @@ class MonitorCollector(Collector):
         routers = m.inventory.devices
         rates = m.rates
         cache = self._polled
-        keys: list[Key] = []
-        columns: list[list[Value | None]] = [[] for _ in range(9)]
-        one: list[Key] = []
-        uptime: list[Value | None] = []
-        disc_keys: list[Key] = []
-        disc_values: list[Value | None] = []
+        polled: list[_Polled] = []
         for dev, obs in list(m.observations.items()):
             r = rates.get(dev)  # before the tracker: see _Polled
             p = None if fresh else cache.get(dev)
@@ -482,17 +488,15 @@ class MonitorCollector(Collector):
                 p = _Polled(m, dev, obs, r, dev in routers)
                 if not fresh:
                     cache[dev] = p
-            keys += p.keys
-            for column, values in zip(columns, p.values, strict=True):
-                column += values
-            one.append(p.one)
-            uptime.append(p.uptime)
-            disc_keys += p.disc_keys
-            disc_values += p.disc_values
-        for fam, column in zip(families, columns, strict=False):
-            fam.extend(keys, column)
-        families[9].extend(one, uptime)
-        families[10].extend(disc_keys, disc_values)
+            polled.append(p)
+        # Concatenate device by device, in C: one key list for the nine interface families.
+        keys = list(chain.from_iterable(map(attrgetter("keys"), polled)))
+        values = list(map(attrgetter("values"), polled))
+        for i, fam in enumerate(families[:9]):
+            fam.extend(keys, list(chain.from_iterable(map(itemgetter(i), values))))
+        families[9].extend(list(map(attrgetter("one"), polled)), list(map(attrgetter("uptime"), polled)))
+        families[10].extend(list(chain.from_iterable(map(attrgetter("disc_keys"), polled))),
+                            list(chain.from_iterable(map(attrgetter("disc_values"), polled))))
         return families
 
     def _devices(self, m: Monitor, polled: list[_Family]) -> list[_Family]:
