@@ -44,6 +44,7 @@ from typing import Any, Final, Literal
 
 from netmon.collect.oids import IF_ADMIN_STATUS, IF_INDEX, IF_OPER_STATUS, SYS_UPTIME, Oid, format_oid
 from netmon.collect.target import Target
+from netmon.collect.v3 import AUTH_PROTOCOLS, PRIV_PROTOCOLS
 from netmon.secrets import Secret
 
 __all__ = ["DEFAULT_PORT", "MAX_ENGINE_IDS_PER_DEVICE", "Trap", "TrapKind", "TrapReceiver"]
@@ -65,23 +66,8 @@ KINDS: Final[Mapping[Oid, TrapKind]] = {
     (*_SNMP_TRAPS, 4): "link_up",
 }
 
-# inventory protocol names -> pysnmp.entity.config constant names
-_AUTH: Final = {
-    None: "USM_AUTH_NONE",
-    "MD5": "USM_AUTH_HMAC96_MD5",
-    "SHA": "USM_AUTH_HMAC96_SHA",
-    "SHA224": "USM_AUTH_HMAC128_SHA224",
-    "SHA256": "USM_AUTH_HMAC192_SHA256",
-    "SHA384": "USM_AUTH_HMAC256_SHA384",
-    "SHA512": "USM_AUTH_HMAC384_SHA512",
-}
-_PRIV: Final = {
-    None: "USM_PRIV_NONE",
-    "DES": "USM_PRIV_CBC56_DES",
-    "AES": "USM_PRIV_CFB128_AES",
-    "AES192": "USM_PRIV_CFB192_AES",  # Reeder key extension, as v3.py and Cisco/net-snmp "AES-256-C"
-    "AES256": "USM_PRIV_CFB256_AES",
-}
+# inventory protocol names -> pysnmp constant names: shared with the poller's SNMPv3 path
+_AUTH, _PRIV = AUTH_PROTOCOLS, PRIV_PROTOCOLS
 # pysnmp security-failure indications (by class name) that mean "wrong or foreign credentials"
 _CREDENTIAL_FAILURES: Final = {
     "UnknownCommunityName": "unknown community",

@@ -18,9 +18,9 @@ from netmon.collect.ber import VarBind
 from netmon.collect.target import Target
 from netmon.collect.walk import WalkRequest
 
-__all__ = ["V3Error", "V3Session"]
+__all__ = ["AUTH_PROTOCOLS", "PRIV_PROTOCOLS", "V3Error", "V3Session"]
 
-_AUTH: Final = {
+AUTH_PROTOCOLS: Final = {  # inventory names -> pysnmp constant names (one place for both)
     None: "USM_AUTH_NONE",
     "MD5": "USM_AUTH_HMAC96_MD5",
     "SHA": "USM_AUTH_HMAC96_SHA",
@@ -29,7 +29,7 @@ _AUTH: Final = {
     "SHA384": "USM_AUTH_HMAC256_SHA384",
     "SHA512": "USM_AUTH_HMAC384_SHA512",
 }
-_PRIV: Final = {
+PRIV_PROTOCOLS: Final = {
     None: "USM_PRIV_NONE",
     "DES": "USM_PRIV_CBC56_DES",
     "AES": "USM_PRIV_CFB128_AES",
@@ -73,14 +73,14 @@ class V3Session:
         found = self._engines.get(key)
         if found is None:
             h = self._hlapi
-            if t.auth_protocol not in _AUTH or t.priv_protocol not in _PRIV:
+            if t.auth_protocol not in AUTH_PROTOCOLS or t.priv_protocol not in PRIV_PROTOCOLS:
                 raise V3Error(f"unsupported SNMPv3 protocols {t.auth_protocol}/{t.priv_protocol}")
             user = h.UsmUserData(
                 t.user,
                 authKey=t.auth_key.reveal() if t.auth_key else None,
                 privKey=t.priv_key.reveal() if t.priv_key else None,
-                authProtocol=getattr(h, _AUTH[t.auth_protocol]),
-                privProtocol=getattr(h, _PRIV[t.priv_protocol]),
+                authProtocol=getattr(h, AUTH_PROTOCOLS[t.auth_protocol]),
+                privProtocol=getattr(h, PRIV_PROTOCOLS[t.priv_protocol]),
             )
             found = self._engines[key] = (h.SnmpEngine(), user)
         return found
