@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -179,6 +180,9 @@ def _start_prometheus(cfg: DemoConfig, log: Log) -> list[Child]:
     text = (deploy / "prometheus" / "prometheus.yml").read_text(encoding="utf-8")
     text = text.replace("netmon:9750", f"127.0.0.1:{cfg.metrics_port}")
     text = text.replace("alertmanager:9093", f"127.0.0.1:{cfg.alertmanager_port}")
+    # The demo polls every 10 s: scrape and evaluate at that pace so alerts keep up with it.
+    text = re.sub(r"(scrape_interval|evaluation_interval):\s*\d+s", r"\1: 5s", text)
+    text = re.sub(r"scrape_timeout:\s*\d+s", "scrape_timeout: 4s", text)
     (work / "prometheus.yml").write_text(text, encoding="utf-8")
     for rule in (deploy / "prometheus" / "rules").glob("*.yml"):
         shutil.copy(rule, work / "rules" / rule.name)

@@ -162,7 +162,8 @@ class SnmpPoller:
             result.started, begin = time.time(), time.perf_counter()
             deadline = self.deadline_s or target.timeout_s * (target.retries + 1) + self.deadline_margin_s
             if target.version == "3":
-                if self.deadline_s is None:  # engine-id discovery is a request of its own
+                if self.deadline_s is None and not self._v3_session().knows(target):
+                    # engine-id discovery is a request of its own (only until the agent first answered)
                     deadline += target.timeout_s * (target.retries + 1)
                 await self._walk_v3(target, walk, deadline)
             else:

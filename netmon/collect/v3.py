@@ -67,6 +67,11 @@ class V3Session:
         # credentials -> (engine, UsmUserData); Secret hashes by value but never shows it
         self._engines: dict[tuple[object, ...], tuple[Any, Any]] = {}
         self._transports: dict[tuple[int, str, int, float, int], Any] = {}
+        self._answered: set[tuple[str, int]] = set()  # agents whose engine id pysnmp has learnt
+
+    def knows(self, t: Target) -> bool:
+        """True once the agent answered: its engine id is cached, no discovery round trip is needed."""
+        return (t.host, t.port) in self._answered
 
     def _engine_and_user(self, t: Target) -> tuple[Any, Any]:
         key = (t.user, t.auth_protocol, t.auth_key, t.priv_protocol, t.priv_key)
@@ -118,6 +123,7 @@ class V3Session:
                     text += " (with SNMPv3 a wrong privacy key looks the same)"
                 raise V3Error(text, timeout=True)
             raise V3Error(_ERRORS.get(name, f"SNMPv3 error: {name}"))
+        self._answered.add((t.host, t.port))
         return int(status), int(index), [_triple(vb) for vb in varbinds]
 
     def close(self) -> None:
