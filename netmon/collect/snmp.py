@@ -198,6 +198,7 @@ class SnmpPoller:
         transport, result = self.transport, walk.result
         loop = asyncio.get_running_loop()
         deadline = loop.time() + deadline_s
+        hard = loop.time() + self._hard_limit(deadline_s)
         while (req := walk.next_request()) is not None:
             rid = transport.new_id()
             data = encode_request(version, community, rid, req.pdu, req.oids, req.non_repeaters,
@@ -230,6 +231,7 @@ class SnmpPoller:
                 await slot.acquire()
                 deadline += loop.time() - waited
             response, size = reply
+            deadline = min(hard, max(deadline, loop.time() + deadline_s))  # it answers: silence is what we bound
             walk.feed(response.error_status, response.error_index, response.varbinds, size)
 
     async def _wait(self, ex: Exchange, wait_s: float, slot: _Slot, loop: asyncio.AbstractEventLoop) -> Reply:
@@ -249,6 +251,12 @@ class SnmpPoller:
             return await ex.future
         finally:
             handle.cancel()
+
+    def _hard_limit(self, deadline_s: float) -> float:
+        """The default deadline bounds *silence*: an agent that keeps answering may take longer (a big
+        table, a busy SNMPv3 agent) up to this limit, while a dead device still costs one deadline.
+        An explicit ``deadline_s`` is a hard limit on the whole walk."""
+        return deadline_s if self.deadline_s is not None else max(4 * deadline_s, 30.0)
 
     @staticmethod
     def _silence(result: PollResult, past_deadline: bool, deadline_s: float, retries: int) -> str:
@@ -270,11 +278,13 @@ class SnmpPoller:
         result = walk.result
         loop = asyncio.get_running_loop()
         deadline = loop.time() + deadline_s
+        hard = loop.time() + self._hard_limit(deadline_s)
         while (req := walk.next_request()) is not None:
             result.requests += 1
             try:
                 async with asyncio.timeout_at(deadline):
                     status, index, varbinds = await session.request(target, req)
+                deadline = min(hard, max(deadline, loop.time() + deadline_s))
             except TimeoutError:
                 walk.fail(f"deadline of {deadline_s:.1f} s exceeded after {result.requests} requests")
                 return
