@@ -125,8 +125,6 @@ class Service:
             stats.lag_s = max(0.0, start - (stats.last_start + period))
         index = self._next_slice[cls]
         if index == 0:
-            if stats.cycle_start:
-                stats.last_full_cycle_s = start - stats.cycle_start
             stats.cycle_start = start
         self._next_slice[cls] = (index + 1) % self.settings.slices
         stats.last_start = start
@@ -136,6 +134,10 @@ class Service:
             log.exception("%s batch %d failed", cls, index)
         stats.last_duration_s = time.time() - start
         stats.cycles += 1
+        if index == self.settings.slices - 1 and stats.cycle_start:
+            # a full pass: first batch's start to last batch's end (≈ interval − period + batch time when
+            # healthy; above the interval only when batches run late)
+            stats.last_full_cycle_s = time.time() - stats.cycle_start
 
     async def initial_sweep(self) -> None:
         """Everything once, at start: the state is known (and /readyz is true) within seconds."""
