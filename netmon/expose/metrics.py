@@ -9,47 +9,54 @@ small; join on ``device``/``site``.  No secret is ever a label: targets carry
 only references.
 
 Two outputs, one source of truth.  The builders below are the only place that
-decides which families, labels and series exist; each fills a :class:`_Family`
-(label-value tuples and values, in order).  From those families:
+decides which families, labels and series exist; they fill :class:`_Family`
+objects (label-value tuples and values, in order), the per-device ones through
+a rows function per group of families (``_polled_rows``, ``_health_rows``,
+``_icmp_rows``).  From those:
 
 * :meth:`MonitorCollector.collect` yields ordinary prometheus-client families,
-  for ``registry.collect()`` / ``generate_latest`` users;
+  built afresh, for ``registry.collect()`` / ``generate_latest`` users;
 * :meth:`MonitorCollector.render` writes the text format (0.0.4) itself, and is
   what ``/metrics`` serves (:mod:`netmon.expose.http`).  Its bytes are identical
-  to ``generate_latest`` of the same state (tested, also across polls).
+  to ``generate_latest`` of the same state (tested, also across polls, faults
+  and reboots).
 
-Why a renderer of our own — ``python bench/exposition.py`` on this 2-core box:
-for the province (70,900 lines, 6.4 MB) ``generate_latest`` took ~420 ms, of
-which ~140 ms built the families and ~280 ms formatted them: per sample it
-re-sorts the label dict, re-escapes every value and goes through
-``floatToGoString``, ~4 µs a sample.  The targets are 50 ms (province) and
-500 ms (10×: 723,000 lines, 67 MB), i.e. under 0.7 µs a line all included, so
-no collector, however lean, gets there through ``generate_latest``.  The
-renderer instead
+Why a renderer of our own — ``python bench/exposition.py``, this 2-core box.
+For the province (70,900 lines, 6.4 MB) ``generate_latest`` takes ~400 ms (10×:
+723,000 lines, 67 MB, ~5 s): ~140 ms to build the families, the rest to format
+them — per sample it re-sorts the label dict, re-escapes every label value and
+goes through ``floatToGoString``, ~4 µs a sample.  The targets (50 ms, 500 ms)
+leave under 0.7 µs a line, so no collector, however lean, gets there through
+``generate_latest``.  The renderer instead
 
-* keeps the static families (``*_info``, contracted bandwidth) as pre-rendered
-  bytes: the inventory does not change while running;
-* formats each label set once and keeps its text (per interface, device, link);
-* formats values through a memo (most values are the same at the next scrape:
-  states, speeds, counters of devices not polled since), in C-level bulk
-  operations (``map`` over dict lookups, one ``join`` per family);
-* rebuilds a device's interface series only when the device was polled since
-  (its observation or its counter totals are new objects): a router has up to 50
-  interfaces × 9 families, and reading the CounterTracker is the costly part;
-* keeps the key tuples from one scrape to the next, so a scrape allocates few
-  long-lived objects (at 10× a full garbage collection costs ~0.8 s).
+* keeps the static families (``*_info``, contracted bandwidth) as bytes: the
+  inventory does not change while running;
+* keeps, per device, the text of its series in each family, with the inputs it
+  was made from (observation and RateResult, health state, ICMP result: the
+  monitor replaces these immutable objects when they change), and re-formats a
+  device's series only when it was polled since — and then only the families
+  whose values changed (octet counters, mostly; states, speeds and idle error
+  counters keep their text);
+* formats each label set once (cached), values with an exact, faster
+  ``floatToGoString`` (``go_float``), the few per-scrape families in C-level bulk
+  (``map`` over dict lookups, one ``join``), and copies the whole text once.
+
+Per render (bench, sample province / 10×): nothing polled since the last scrape
+8 / 140 ms; 30 s of polls (the deployed scrape interval: half the routers, a
+tenth of the stations) 24 / 320 ms; every device polled since, or the first
+scrape, 70-80 / 850 ms — plus garbage collection, process-wide: a full
+collection costs ~130 / ~1,100 ms whoever triggers it.
 """
 
 from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from functools import partial
 from itertools import chain
 from operator import attrgetter, itemgetter
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
@@ -59,6 +66,7 @@ from prometheus_client.utils import floatToGoString
 from netmon.health.states import State
 
 if TYPE_CHECKING:
+    from netmon.collect.icmp import IcmpResult
     from netmon.health.interpret import DeviceObs
     from netmon.health.rates import CounterName, RateResult
     from netmon.monitor import Monitor
@@ -72,6 +80,7 @@ CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 
 Key = tuple[str, ...]
 Value = float | int
+T = TypeVar("T")
 
 INTERFACE_COUNTERS: Final[tuple[tuple[CounterName, str], ...]] = (
     ("in_octets", "Octets received (wraps, resets and reboots removed: never spikes)."),
@@ -101,6 +110,10 @@ _SMALL: Final = tuple(f"{i}.0" for i in range(1024))
 _INF: Final = math.inf
 
 
+def _prometheus_float(v: Value) -> str:
+    return cast(str, floatToGoString(v))  # type: ignore[no-untyped-call]
+
+
 def go_float(v: Value) -> str:
     """Exactly ``prometheus_client.utils.floatToGoString(v)``, about twice as fast for the common cases."""
     if type(v) is int:
@@ -112,7 +125,7 @@ def go_float(v: Value) -> str:
             digits = str(v)
             mantissa = f"{digits[0]}.{digits[1:]}".rstrip("0.")
             return f"{mantissa}e+{len(digits) - 1:02d}"
-        return floatToGoString(v)
+        return _prometheus_float(v)
     if type(v) is float:
         if -_INF < v < 1e6:  # NaN fails both comparisons
             return repr(v)
@@ -123,7 +136,7 @@ def go_float(v: Value) -> str:
                 mantissa = f"{s[0]}.{s[1:dot]}{s[dot + 1:]}".rstrip("0.")
                 return f"{mantissa}e+{dot - 1:02d}"
             return s
-    return floatToGoString(v)
+    return _prometheus_float(v)
 
 
 def go_floats(values: list[Value], memo: dict[Value, str]) -> list[str]:
@@ -141,7 +154,7 @@ def go_floats(values: list[Value], memo: dict[Value, str]) -> list[str]:
     return strings  # type: ignore[return-value]
 
 
-def _interleave(columns: Sequence[list[Key]] | Sequence[list[Value | None]]) -> list:  # type: ignore[type-arg]
+def _interleave(columns: Sequence[Sequence[T]]) -> list[T]:
     """``[a0, b0, c0, a1, b1, c1, …]`` from columns ``a``, ``b``, ``c``: series device by device."""
     return list(chain.from_iterable(zip(*columns, strict=True)))
 
@@ -161,7 +174,7 @@ class _Family:
     family's own (``site``, ``device`` …) and the rest its descriptive labels, the value is always 1.
     """
 
-    __slots__ = ("doc", "key_labels", "keys", "kind", "labels", "name", "shared", "values")
+    __slots__ = ("chunks", "doc", "exposed_name", "key_labels", "keys", "kind", "labels", "name", "shared", "values")
 
     def __init__(self, name: str, doc: str, kind: str, labels: Sequence[str] = (), key_labels: int = 0) -> None:
         self.name, self.doc, self.kind = name, doc, kind
@@ -170,6 +183,8 @@ class _Family:
         self.keys: list[Key] = []
         self.values: list[Value] = []
         self.shared = False  # keys/values are the caller's lists: copy before appending
+        self.exposed_name = name + {"counter": "_total", "info": "_info"}.get(kind, "")
+        self.chunks: list[bytes] | None = None  # render(): the series' text, device by device, instead
 
     def add(self, key: Key, value: Value) -> None:
         if self.shared:
@@ -196,6 +211,7 @@ class _Family:
 
     # -- prometheus_client's view
     def metric(self) -> Metric:
+        assert self.chunks is None, "built for render(), not collect()"
         pairs = zip(self.keys, self.values, strict=True)
         if self.kind == "info":
             n = self.key_labels
@@ -214,10 +230,6 @@ class _Family:
         return fam
 
     # -- the text format, as generate_latest writes it
-    @property
-    def exposed_name(self) -> str:
-        return self.name + {"counter": "_total", "info": "_info"}.get(self.kind, "")
-
     def header(self) -> str:
         name = self.exposed_name
         doc = self.doc.replace("\\", r"\\").replace("\n", r"\n")
@@ -252,51 +264,70 @@ class _Family:
         return head + name + ("\n" + name).join(map(str.__add__, labels, values)) + "\n"  # type: ignore[arg-type]
 
 
+GroupRows = list[tuple[list[Key], Sequence[Value | None]]]
+"""One device's series in a group of families: (keys, values) per family, a ``None`` value = no series."""
+
 _STATUS_OF: Final = attrgetter("oper_status", "admin_status", "speed_bps")
 _COUNTERS_OF: Final = itemgetter(*COUNTER_NAMES)
 _NO_COUNTERS: Final = (None,) * len(COUNTER_NAMES)
-_NO_VALUES: Final[list[Sequence[Value | None]]] = [()] * 9
+_KIND_UP: Final = {(kind, up): (kind, up) for kind in ("router", "bts") for up in (None, True, False)}
 
 
-class _Polled:
-    """A device's series that change only when it is polled: interfaces, uptime, discontinuities.
+class _Device:
+    """One device's text in a group of families, with what it was made from (for reuse, see ``_grouped``).
 
-    ``obs`` and ``rates`` (the monitor's latest observation and RateResult, both immutable and replaced by
-    each poll) identify the state they were built from; ``rates`` is read before the tracker, and the
-    monitor replaces it only after the tracker's update, so series built from a half-updated tracker never
-    outlive that update.
+    Per family: ``texts``, the device's lines, ready to send; ``keys``, ``labels`` (their label text) and
+    ``values``, what they were made from.  Families given the same key list by the rows (a device's
+    interface families, which have the same label names) share it and its label text.  ``old``: the
+    device's previous text, reused family by family where keys and values are equal — no builder hands out
+    ``-0.0`` (see :func:`go_floats`), so equal values have equal text.
     """
 
-    __slots__ = ("disc_keys", "disc_values", "keys", "obs", "one", "rates", "uptime", "values")
+    __slots__ = ("a", "b", "keys", "labels", "texts", "values")
 
-    def __init__(self, m: Monitor, dev: str, obs: DeviceObs, rates: RateResult | None, router: bool) -> None:
-        self.obs, self.rates = obs, rates
-        tracker = m.tracker
-        self.values: list[Sequence[Value | None]]
-        if router:
-            itfs = list(obs.interfaces.values())
-            per_if = tracker.totals(dev)
-            counters = [_COUNTERS_OF(t) if (t := per_if.get(i.if_index)) else _NO_COUNTERS for i in itfs]
-            self.keys: list[Key] = [(dev, i.label) for i in itfs]
-            if itfs:
-                oper, admin, speed = zip(*map(_STATUS_OF, itfs), strict=True)
-                self.values = [oper, admin, [sp / 8 if sp else None for sp in speed], *zip(*counters, strict=True)]
-            else:
-                self.values = _NO_VALUES
-        elif (backhaul := obs.interfaces.get(1)) is not None:
-            # Base stations: only the backhaul port (their radio ports would add 10k series for nothing);
-            # tracker.totals() would copy the counters of all of a station's ports.
-            self.keys = [(dev, backhaul.label)]
-            sp = backhaul.speed_bps
-            self.values = [(backhaul.oper_status,), (backhaul.admin_status,), (sp / 8 if sp else None,),
-                           *zip(map(partial(tracker.total, dev, 1), COUNTER_NAMES))]
+    def __init__(self, a: object, b: object, families: list[_Family], caches: list[dict[Key, str]],
+                 rows: GroupRows, old: _Device | None) -> None:
+        # Parallel lists rather than a record per family: a few objects per device for the garbage
+        # collector to track (at 10×, a full collection costs ~0.5 s).
+        self.a, self.b = a, b
+        self.keys: list[list[Key]] = []
+        self.labels: list[list[str]] = []
+        self.values: list[tuple[Value | None, ...]] = []
+        self.texts: list[bytes] = []
+        all_keys, all_labels, all_values, texts = self.keys, self.labels, self.values, self.texts
+        if old is None:
+            old_keys: list[list[Key]] = []
+            old_labels: list[list[str]] = []
+            old_values: list[tuple[Value | None, ...]] = []
+            old_texts: list[bytes] = []
         else:
-            self.keys, self.values = [], _NO_VALUES
-        self.one: Key = (dev,)
-        self.uptime = None if obs.uptime_ticks is None else obs.uptime_ticks / 100
-        counts = tracker.discontinuity_counts(dev)
-        self.disc_keys: list[Key] = [(dev, reason.value) for reason in counts] if counts else []
-        self.disc_values: list[Value | None] = list(counts.values())
+            old_keys, old_labels, old_values, old_texts = old.keys, old.labels, old.values, old.texts
+        given: list[Key] | None = None  # the key list of the previous family, as rows gave it
+        keys: list[Key] = []
+        labels: list[str] = []
+        same_keys = False
+        for i, (fam, cache, (new_keys, column)) in enumerate(zip(families, caches, rows, strict=True)):
+            if new_keys is not given:  # else: the same series as the previous family (same label names)
+                given = new_keys
+                same_keys = bool(old_keys) and old_keys[i] == new_keys
+                if same_keys:
+                    keys, labels = old_keys[i], old_labels[i]  # same series as before: keep their text
+                else:
+                    keys = new_keys
+                    labels = [cache.get(k) or cache.setdefault(k, fam.label_text(k)) for k in keys]
+            values = tuple(column)
+            all_keys.append(keys)
+            all_labels.append(labels)
+            all_values.append(values)
+            if same_keys and old_values[i] == values:
+                texts.append(old_texts[i])
+            elif len(values) == 1:  # base stations, one-line families
+                v = values[0]
+                texts.append(b"" if v is None else f"{fam.exposed_name}{labels[0]}{go_float(v)}\n".encode())
+            else:
+                name = fam.exposed_name
+                texts.append("".join([f"{name}{label}{go_float(v)}\n" for label, v
+                                      in zip(labels, values, strict=True) if v is not None]).encode())
 
 
 class MonitorCollector(Collector):
@@ -309,9 +340,10 @@ class MonitorCollector(Collector):
         self._static_text = "".join(f.text({}, {}, {}) for f in static).encode()
         self._lock = threading.Lock()  # render()'s caches; concurrent scrapes take turns
         self._labels: dict[tuple[str, ...], dict[Key, str]] = {}  # label names → key → label text
+        self._label_base: dict[tuple[str, ...], int] = {}  # label names → entries after the last clearing
         self._memo: dict[Value, str] = {}  # value → text
-        self._polled: dict[str, _Polled] = {}  # device → its series as of its latest poll
         self._keys: dict[tuple[str, ...], dict[str, Key]] = {}  # suffix → device → (device, *suffix)
+        self._groups: dict[str, dict[str, _Device]] = {}  # group (polled, health, icmp) → device → its text
 
     # ----------------------------------------------------------------------------------------- outputs
     def collect(self) -> Iterator[Metric]:
@@ -327,40 +359,40 @@ class MonitorCollector(Collector):
             memo = self._memo
             shared: dict[tuple[str, ...], dict[int, list[str]]] = {}  # the key lists live until the end
             for fam in families:
-                cache = self._labels.setdefault(fam.labels, {})
-                parts.append(fam.text(cache, memo, shared.setdefault(fam.labels, {})).encode())
+                if fam.chunks is not None:
+                    parts.append(fam.header().encode())
+                    parts += fam.chunks
+                else:
+                    cache = self._labels.setdefault(fam.labels, {})
+                    parts.append(fam.text(cache, memo, shared.setdefault(fam.labels, {})).encode())
             self._prune(families)
-        return b"".join(parts)
-
-    def invalidate(self) -> None:
-        """Forget the per-device series and value texts, as if every device had been polled since the last
-        scrape (the worst case of a scrape, for the bench; label texts are kept: they outlive polls)."""
-        with self._lock:
-            self._polled.clear()
-            self._memo.clear()
+        return b"".join(parts)  # the one copy of the whole text
 
     def _prune(self, families: list[_Family]) -> None:
         """Text of series and values gone away (devices removed, counters moved on) must not pile up."""
-        live: dict[tuple[str, ...], int] = {}
-        for fam in families:
-            live[fam.labels] = max(live.get(fam.labels, 0), len(fam.keys))
         for labels, cache in self._labels.items():
-            if len(cache) > 2 * live.get(labels, 0) + 256:
+            base = self._label_base.get(labels)
+            if base is None:
+                self._label_base[labels] = len(cache)
+            elif len(cache) > 2 * base + 1024:
                 cache.clear()
+                del self._label_base[labels]
         if len(self._memo) > 2 * sum(len(fam.values) for fam in families) + 4096:
             self._memo.clear()
-        devices = len(self.m.stats) + len(self.m.observations)
-        if len(self._polled) > len(self.m.observations) + 256:
-            self._polled = {d: p for d, p in self._polled.items() if d in self.m.observations}
+        m = self.m
+        devices = len(m.stats) + len(m.observations) + len(m.health.devices) + len(m.health.base_stations)
+        for name, group in list(self._groups.items()):
+            if len(group) > devices + 256:
+                del self._groups[name]
         for by_device in self._keys.values():
             if len(by_device) > devices + 256:
                 by_device.clear()
 
     def _families(self, fresh: bool) -> list[_Family]:
-        """Every family but the static ones; ``fresh``: ignore what earlier scrapes built (for collect())."""
+        """Every family but the static ones; ``fresh``: build everything anew (for collect()), else reuse
+        the text of series whose inputs have not changed since the last render."""
         m = self.m
-        polled = self._polled_families(m, fresh)
-        return [*self._health(m), *polled[:9], *self._devices(m, polled[9:]), *self._poller(m)]
+        return [*self._health(m, fresh), *self._devices(m, fresh), *self._poller(m)]
 
     def _keyed(self, devices: list[str], *suffix: str) -> list[Key]:
         """``(device, *suffix)`` for each device, the same tuples from one scrape to the next."""
@@ -369,6 +401,88 @@ class MonitorCollector(Collector):
         if all(keys):
             return keys  # type: ignore[return-value]
         return [k or known.setdefault(d, (d, *suffix)) for k, d in zip(keys, devices, strict=True)]
+
+    # ------------------------------------------------------------------------------------------ groups
+    def _grouped(self, name: str, families: list[_Family], items: list[tuple[str, object, object]],
+                 rows: Callable[[str, Any, Any], GroupRows], fresh: bool) -> None:
+        """Fill ``families`` device by device: ``items`` are (device, a, b), ``rows(device, a, b)`` its series.
+
+        ``a`` and ``b`` are the immutable inputs of ``rows`` (an observation, a health record …), replaced
+        by the monitor whenever they change: while both are the same objects as at the last render, the
+        device's text from then is reused as it is; after a change, the text of each family whose keys and
+        values are unchanged (states, speeds, idle error counters …) is reused too.
+        ``fresh`` (collect()): keys and values only, nothing reused.
+        """
+        if fresh:
+            for dev, a, b in items:
+                for fam, (keys, values) in zip(families, rows(dev, a, b), strict=True):
+                    fam.extend(keys, list(values))
+            return
+        cache = self._groups.setdefault(name, {})
+        caches = [self._labels.setdefault(fam.labels, {}) for fam in families]
+        texts: list[list[bytes]] = []
+        for dev, a, b in items:
+            entry = cache.get(dev)
+            if entry is None or entry.a is not a or entry.b is not b:
+                entry = cache[dev] = _Device(a, b, families, caches, rows(dev, a, b), entry)
+            texts.append(entry.texts)
+        for i, fam in enumerate(families):
+            fam.chunks = list(map(itemgetter(i), texts))
+
+    def _polled_rows(self, dev: str, obs: DeviceObs, _rates: RateResult | None) -> GroupRows:
+        """A device's interfaces (9 families), uptime and discontinuities: all change only when it is polled.
+
+        The monitor replaces the observation, then updates the tracker, then replaces the RateResult; the
+        caller reads the RateResult before the tracker, so text built from a half-updated tracker is
+        rebuilt at the next render.
+        """
+        m = self.m
+        tracker = m.tracker
+        values: list[Sequence[Value | None]]
+        if dev in m.inventory.devices:
+            itfs = list(obs.interfaces.values())
+            per_if = tracker.totals(dev)
+            counters = [_COUNTERS_OF(t) if (t := per_if.get(i.if_index)) else _NO_COUNTERS for i in itfs]
+            keys: list[Key] = [(dev, i.label) for i in itfs]
+            if itfs:
+                oper, admin, speed = zip(*map(_STATUS_OF, itfs), strict=True)
+                values = [oper, admin, [sp / 8 if sp else None for sp in speed], *zip(*counters, strict=True)]
+            else:
+                values = [()] * 9
+        elif (backhaul := obs.interfaces.get(1)) is not None:
+            # Base stations: only the backhaul port (their radio ports would add 10k series for nothing);
+            # tracker.totals() would copy the counters of all of a station's ports.
+            keys = [(dev, backhaul.label)]
+            sp = backhaul.speed_bps
+            total = tracker.total
+            values = [(backhaul.oper_status,), (backhaul.admin_status,), (sp / 8 if sp else None,),
+                      *[(total(dev, 1, n),) for n in COUNTER_NAMES]]
+        else:
+            keys, values = [], [()] * 9
+        counts = tracker.discontinuity_counts(dev)
+        one: list[Key] = [(dev,)]
+        return [
+            *[(keys, column) for column in values],
+            (one, (None if obs.uptime_ticks is None else obs.uptime_ticks / 100,)),
+            ([(dev, reason.value) for reason in counts], list(counts.values())),
+        ]
+
+    @staticmethod
+    def _health_rows(dev: str, state: State, kind_up: tuple[str, bool | None]) -> GroupRows:
+        kind, up = kind_up
+        return [([(dev, kind, s.value) for s in DEVICE_STATES], [1 if state is s else 0 for s in DEVICE_STATES]),
+                ([(dev, kind)], (None if up is None else 1 if up else 0,))]
+
+    @staticmethod
+    def _icmp_rows(dev: str, r: IcmpResult, _: None) -> GroupRows:
+        one: list[Key] = [(dev,)]
+        if r.rtt_avg_ms is None:
+            return [([], ()), (one, (r.loss or 0.0,)), ([], ())]
+        stats: list[Key] = [(dev, "min"), (dev, "avg"), (dev, "max")]
+        return [(stats,
+                 ((r.rtt_min_ms or 0.0) / 1000, (r.rtt_avg_ms or 0.0) / 1000, (r.rtt_max_ms or 0.0) / 1000)),
+                (one, (r.loss or 0.0,)),
+                (one, ((r.jitter_ms or 0.0) / 1000,))]
 
     # ---------------------------------------------------------------------------------------- builders
     # Static families: built once (the inventory does not change while running).
@@ -411,19 +525,18 @@ class MonitorCollector(Collector):
                     contracted.add((d.id, w.name, w.circuit or "", w.provider or ""), w.bandwidth_mbps * 1_000_000 / 8)
         return [site, device, bts, link, contracted]
 
-    def _health(self, m: Monitor) -> list[_Family]:
+    def _health(self, m: Monitor, fresh: bool) -> list[_Family]:
         status = _Family("netmon_device_status", "1 for the device's current state.", "gauge",
                          ("device", "kind", "state"))
         up = _Family("netmon_device_up", "1 when SNMP answered at the last poll.", "gauge", ("device", "kind"))
         health = m.health
-        # In bulk: a column per state, interleaved device by device. States are ints 1/0 (text "1.0"/"0.0").
-        for kind, table in (("router", health.devices), ("bts", health.base_stations)):
-            devices = list(table)
-            records = [table[d] for d in devices]
-            status.extend(_interleave([self._keyed(devices, kind, s.value) for s in DEVICE_STATES]),
-                          _interleave([[1 if h.state is s else 0 for h in records] for s in DEVICE_STATES]))
-            up.extend(self._keyed(devices, kind),
-                      [None if h.last_check is None else 1 if h.last_check.snmp_ok else 0 for h in records])
+        # A health record is replaced at every judgement, polled or not: the series depend on its state and
+        # on whether SNMP answered only, so these (constants, compared by identity) are the group's inputs.
+        items: list[tuple[str, object, object]] = [
+            (dev, h.state, _KIND_UP[kind, None if h.last_check is None else bool(h.last_check.snmp_ok)])
+            for kind, table in (("router", health.devices), ("bts", health.base_stations))
+            for dev, h in list(table.items())]
+        self._grouped("health", [status, up], items, self._health_rows, fresh)
         links = _Family("netmon_link_status", "1 for the link's current state.", "gauge", ("link", "state"))
         link_ids = list(health.links)
         link_records = [health.links[i] for i in link_ids]
@@ -465,10 +578,10 @@ class MonitorCollector(Collector):
                 unreachable.add((a.device_id, a.site_id, a.name, code, dname, inc.key), 1)
         return [status, up, links, open_, affected, started, unreachable]
 
-    def _polled_families(self, m: Monitor, fresh: bool) -> list[_Family]:
-        """The nine interface families, then uptime and discontinuities (they follow the same devices)."""
+    def _devices(self, m: Monitor, fresh: bool) -> list[_Family]:
+        """The interface families, then the device families (in the order of the exposition)."""
         labels = ("device", "interface")
-        families = [
+        polled = [
             _Family("netmon_interface_oper_status", "ifOperStatus (1 up, 2 down, …).", "gauge", labels),
             _Family("netmon_interface_admin_status", "ifAdminStatus (1 up, 2 down).", "gauge", labels),
             _Family("netmon_interface_speed_bytes", "Interface speed, bytes per second.", "gauge", labels),
@@ -477,61 +590,38 @@ class MonitorCollector(Collector):
             _Family("netmon_counter_discontinuities", "Counter intervals dropped, by reason.", "counter",
                     ("device", "reason")),
         ]
-        routers = m.inventory.devices
         rates = m.rates
-        cache = self._polled
-        polled: list[_Polled] = []
-        for dev, obs in list(m.observations.items()):
-            r = rates.get(dev)  # before the tracker: see _Polled
-            p = None if fresh else cache.get(dev)
-            if p is None or p.obs is not obs or p.rates is not r:
-                p = _Polled(m, dev, obs, r, dev in routers)
-                if not fresh:
-                    cache[dev] = p
-            polled.append(p)
-        # Concatenate device by device, in C: one key list for the nine interface families.
-        keys = list(chain.from_iterable(map(attrgetter("keys"), polled)))
-        values = list(map(attrgetter("values"), polled))
-        for i, fam in enumerate(families[:9]):
-            fam.extend(keys, list(chain.from_iterable(map(itemgetter(i), values))))
-        families[9].extend(list(map(attrgetter("one"), polled)), list(map(attrgetter("uptime"), polled)))
-        families[10].extend(list(chain.from_iterable(map(attrgetter("disc_keys"), polled))),
-                            list(chain.from_iterable(map(attrgetter("disc_values"), polled))))
-        return families
+        # The RateResult is read before the tracker (see _polled_rows).
+        observed: list[tuple[str, object, object]] = [(dev, obs, rates.get(dev))
+                                                      for dev, obs in list(m.observations.items())]
+        self._grouped("polled", polled, observed, self._polled_rows, fresh)
+        uptime, discont = polled[9:]
 
-    def _devices(self, m: Monitor, polled: list[_Family]) -> list[_Family]:
-        uptime, discont = polled
         reboots = _Family("netmon_device_reboots", "Reboots seen (sysUpTime reset).", "counter", ("device",))
-        rtt = _Family("netmon_icmp_rtt_seconds", "ICMP round-trip time of the last round.", "gauge",
-                      ("device", "stat"))
-        loss = _Family("netmon_icmp_loss_ratio", "Share of echo requests lost in the last round.", "gauge",
-                       ("device",))
-        jitter = _Family("netmon_icmp_jitter_seconds", "ICMP jitter of the last round.", "gauge", ("device",))
-        booted = list(m.reboots)
-        reboots.extend(self._keyed(booted), [m.reboots.get(d) for d in booted])
-        pinged = list(m.icmp_results)
-        results = [m.icmp_results[d] for d in pinged]
-        loss.extend(self._keyed(pinged), [r.loss or 0.0 for r in results])
-        answered = [i for i, r in enumerate(results) if r.rtt_avg_ms is not None]
-        devices = [pinged[i] for i in answered]
-        ok = [results[i] for i in answered]
-        rtt.extend(_interleave([self._keyed(devices, stat) for stat in ("min", "avg", "max")]),
-                   [(v or 0.0) / 1000 for r in ok for v in (r.rtt_min_ms, r.rtt_avg_ms, r.rtt_max_ms)])
-        jitter.extend(self._keyed(devices), [(r.jitter_ms or 0.0) / 1000 for r in ok])
-        return [uptime, reboots, rtt, loss, jitter, discont]
+        booted = list(m.reboots.items())
+        reboots.extend(self._keyed([d for d, _ in booted]), [n for _, n in booted])
+        icmp = [
+            _Family("netmon_icmp_rtt_seconds", "ICMP round-trip time of the last round.", "gauge",
+                    ("device", "stat")),
+            _Family("netmon_icmp_loss_ratio", "Share of echo requests lost in the last round.", "gauge",
+                    ("device",)),
+            _Family("netmon_icmp_jitter_seconds", "ICMP jitter of the last round.", "gauge", ("device",)),
+        ]
+        self._grouped("icmp", icmp, [(dev, r, None) for dev, r in list(m.icmp_results.items())],
+                      self._icmp_rows, fresh)
+        return [*polled[:9], uptime, reboots, *icmp, discont]
 
     def _poller(self, m: Monitor) -> list[_Family]:
         lv = ("device",)
-        devices = list(m.stats)
-        stats = [m.stats[d] for d in devices]
-        keys = self._keyed(devices)
+        stats = list(m.stats.items())
+        keys = self._keyed([d for d, _ in stats])
         out = []
         for attr, name, help_ in POLL_COUNTERS:
             fam = _Family(name, help_, "counter", lv)
-            fam.extend(keys, [getattr(s, attr) for s in stats])
+            fam.extend(keys, [getattr(s, attr) for _, s in stats])
             out.append(fam)
         duration = _Family("netmon_poll_duration_seconds", "Wall time of the device's last poll.", "gauge", lv)
-        duration.extend(keys, [s.last_duration_s or 0.0 for s in stats])
+        duration.extend(keys, [s.last_duration_s or 0.0 for _, s in stats])
         cyc = _Family("netmon_poller_cycle_duration_seconds", "Wall time of the last full pass over the class.",
                       "gauge", ("class",))
         lag = _Family("netmon_poller_lag_seconds", "How late the last batch started.", "gauge", ("class",))
