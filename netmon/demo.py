@@ -290,6 +290,8 @@ async def run_demo(cfg: DemoConfig, console: Console) -> int:
             if what == "opened":
                 opened.append(inc)
                 log(f"INCIDENT OPEN   {inc.key}: {inc.title} [{inc.detected_by}]")
+            elif what == "changed":
+                log(f"INCIDENT NOW    {inc.key}: {inc.title}")
             else:
                 log(f"INCIDENT CLOSED {inc.key} after {(at - inc.started_at).total_seconds():.0f} s")
 

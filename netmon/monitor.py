@@ -78,7 +78,7 @@ class Monitor:
     params: st.Params = field(default_factory=st.Params)
     confirm_after_s: float = 5.0
     listeners: list[Callable[[str, Incident, datetime], None]] = field(default_factory=list)
-    """Called with ("opened" | "closed", incident, when) after the history is written."""
+    """Called with ("opened" | "changed" | "closed", incident, when) after the history is written."""
     history: object | None = None  # netmon.store.history.History (kept loose: tests run without a DB)
     facts: object | None = None  # netmon.store.facts.FactStore
 
@@ -95,7 +95,10 @@ class Monitor:
     classes: dict[str, ClassStats] = field(default_factory=dict)
     ready: bool = False
     started_at: float = field(default_factory=time.time)
+    link_linger_s: float = 120.0
+    """A link incident stays open this long after the link comes back (flaps stay one incident)."""
     _confirming: set[str] = field(default_factory=set)
+    _cleared: dict[str, datetime] = field(default_factory=dict)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:
@@ -240,12 +243,30 @@ class Monitor:
         if reason == "trap":  # found because a trap made us look now
             new = {k: replace(v, detected_by=f"trap, then {v.detected_by}") if k not in self.incidents else v
                    for k, v in new.items()}
+        # A link that comes back stays an open incident for `link_linger_s`: if it fails again meanwhile
+        # (a flap) it is the same incident, and when it turns `flapping` that incident changes kind —
+        # one incident per flap episode, not one per bounce.
+        for key, old in self.incidents.items():
+            if key.startswith("link:") and key not in new:
+                cleared = self._cleared.setdefault(key, now)
+                if (now - cleared).total_seconds() < self.link_linger_s:
+                    new[key] = old
+        for key in new:
+            if key in self._cleared and new[key] is not self.incidents.get(key):
+                del self._cleared[key]  # failing again: the same incident goes on
         opened, closed, still_open = diff_incidents(self.incidents, new)
+        changed = [i for i in opened if i.key in self.incidents]  # same root, new kind (down → flapping)
+        changed_keys = {i.key for i in changed}
+        opened = [i for i in opened if i.key not in changed_keys]
+        closed = [i for i in closed if i.key not in changed_keys]
+        ended = {i.key: self._cleared.pop(i.key) for i in closed if i.key in self._cleared}
         self.incidents = new
         if self.history is not None:
-            self.history.record(opened, closed, now)  # type: ignore[attr-defined]
-            self.history.grow(still_open)  # type: ignore[attr-defined]
-        for what, incidents in (("opened", opened), ("closed", closed)):
+            # a lingering link ends when it came back up, not when the linger ran out
+            self.history.record(opened, [i for i in closed if i.key not in ended], now, ended)  # type: ignore[attr-defined]
+            self.history.grow([*still_open, *changed])  # type: ignore[attr-defined]
+            self.history.change_kind(changed)  # type: ignore[attr-defined]
+        for what, incidents in (("opened", opened), ("changed", changed), ("closed", closed)):
             for inc in incidents:
                 log.warning("INCIDENT %s %s — %s", what.upper(), inc.key, inc.title)
                 for listener in self.listeners:

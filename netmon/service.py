@@ -96,6 +96,8 @@ class Service:
             params=Params(failures_to_down=settings.failures_to_down, flap_changes=settings.flap_changes,
                           flap_window_s=settings.flap_window_s, flap_hold_s=settings.flap_hold_s),
             confirm_after_s=settings.confirm_after_s, history=history, facts=facts,
+            link_linger_s=settings.link_linger_s if settings.link_linger_s is not None
+            else 2 * settings.router_interval_s,
         )
         if settings.webhook_url:
             from netmon.expose.webhook import WebhookNotifier

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     """A link that changes state more than this many times within ``flap_window_s`` is flapping."""
     flap_window_s: float = Field(300.0, gt=0)
     flap_hold_s: float = Field(300.0, ge=0)
+    link_linger_s: float | None = None
+    """A link incident stays open this long after the link is back, so a flap stays one incident
+    (default: two router poll intervals)."""
     """A flapping link stays flapping (one alert) until it has been stable this long."""
     concurrency: int = Field(256, ge=1)
     icmp: bool | None = None

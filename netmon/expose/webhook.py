@@ -20,8 +20,8 @@ log = logging.getLogger(__name__)
 
 
 def payload(what: str, inc: Incident, at: datetime, external_url: str = "") -> dict[str, Any]:
-    """The Alertmanager webhook body for one incident opening ("firing") or closing ("resolved")."""
-    status = "firing" if what == "opened" else "resolved"
+    """The Alertmanager webhook body for one incident opening or changing ("firing") or closing ("resolved")."""
+    status = "resolved" if what == "closed" else "firing"  # "changed" (e.g. down → flapping) still fires
     labels = {"alertname": "NetmonIncident", "incident": inc.key, "kind": inc.kind.value,
               "site": inc.site_id or "", "site_name": inc.site_name or "", "district_name": inc.district or ""}
     alert = {

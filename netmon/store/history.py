@@ -119,6 +119,16 @@ class History:
                 for row_id, affected in changes:
                     conn.execute(update(outages).where(outages.c.id == row_id).values(affected=affected))
 
+    def change_kind(self, incidents: Iterable[Incident]) -> None:
+        """The same outage changed kind (a down link started flapping): one row, kind and title updated."""
+        outages = m.Outage.__table__  # type: ignore[attr-defined]
+        rows = [(self.open[i.key].id, i) for i in incidents if i.key in self.open]
+        if rows:
+            with self.engine.begin() as conn:
+                for row_id, inc in rows:
+                    conn.execute(update(outages).where(outages.c.id == row_id).values(
+                        kind=inc.kind.value, root_cause=inc.title))
+
     def _close(self, conn: object, key: str, ended: datetime) -> None:
         found = self.open.pop(key, None)
         if found is None:
