@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import LiteralString
 
 import pytest
+from requirements import unavailable
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MINI = FIXTURES / "inventory" / "mini"
@@ -36,10 +37,6 @@ def mini(tmp_path: Path) -> Path:
 
 
 # ------------------------------------------------------------------ PostgreSQL
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
 def _pg_bin(name: str) -> str | None:
     """``name`` from PATH, else from the newest ``/usr/lib/postgresql/*/bin`` (Debian keeps it there)."""
     found = shutil.which(name)
@@ -58,9 +55,7 @@ def _free_port() -> int:
 
 
 def _unavailable(reason: str) -> None:
-    if _in_ci():
-        pytest.fail(f"PostgreSQL is required under CI=true: {reason}", pytrace=False)
-    pytest.skip(reason)
+    unavailable(reason, prefix="PostgreSQL is required under CI=true: ")
 
 
 @pytest.fixture(scope="session")

@@ -49,6 +49,7 @@ import pytest
 import yaml
 from netns_topology import BY_KEY, COMMUNES, NOC_ADDR, NetnsWan, link_id, missing_tools
 from prometheus_client.parser import text_string_to_metric_families
+from requirements import require_tool
 
 from netmon.health.topology import device_key, link_key
 
@@ -69,20 +70,6 @@ ROUTERS_N, LINKS_N = 5, 4
 
 CLONE_NEWNET = 0x40000000
 PR_SET_PDEATHSIG = 1
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def _tool(name: str, package: str) -> str:
-    path = shutil.which(name)
-    if path:
-        return path
-    reason = f"{name} not installed (apt-get install {package}; scripts/setup does it)"
-    if _in_ci():
-        pytest.fail(f"CI=true: {reason}")
-    pytest.skip(reason)
 
 
 def _die_with_parent() -> None:
@@ -419,7 +406,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     reason = missing_tools()
     if reason:
         pytest.skip(reason)
-    bins = {name: _tool(name, pkg) for name, pkg in (("prometheus", "prometheus"), ("promtool", "prometheus"),
+    bins = {name: require_tool(name, pkg) for name, pkg in (("prometheus", "prometheus"), ("promtool", "prometheus"),
                                                       ("prometheus-alertmanager", "prometheus-alertmanager"),
                                                       ("amtool", "prometheus-alertmanager"))}
     tmp = tmp_path_factory.mktemp("alerting")

@@ -6,12 +6,11 @@ availability series that skip unknown time are pinned in ``dashboards.rules.test
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from requirements import require_tool
 
 pytestmark = pytest.mark.integration
 
@@ -22,13 +21,7 @@ TESTS = Path(__file__).with_name("dashboards.rules.test.yml")
 
 @pytest.fixture(scope="module")
 def promtool() -> str:
-    path = shutil.which("promtool")
-    if path is None:
-        reason = "promtool not installed (apt-get install prometheus; scripts/setup does it)"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"CI=true: {reason}")
-        pytest.skip(reason)
-    return path
+    return require_tool("promtool", "prometheus")
 
 
 def test_rules_are_valid(promtool: str) -> None:

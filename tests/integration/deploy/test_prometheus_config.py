@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 import yaml
+from requirements import require_tool
 
 pytestmark = pytest.mark.integration
 
@@ -43,28 +44,14 @@ TRA_CU = "Huyện Trà Cú"
 CANG_LONG = "Huyện Càng Long"  # a district without its own route: falls back to the provincial NOC
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def _tool(name: str, package: str) -> str:
-    path = shutil.which(name)
-    if path:
-        return path
-    reason = f"{name} not installed (apt-get install {package}; scripts/setup does it)"
-    if _in_ci():
-        pytest.fail(f"CI=true: {reason}")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def promtool() -> str:
-    return _tool("promtool", "prometheus")
+    return require_tool("promtool", "prometheus")
 
 
 @pytest.fixture(scope="module")
 def amtool() -> str:
-    return _tool("amtool", "prometheus-alertmanager")
+    return require_tool("amtool", "prometheus-alertmanager")
 
 
 def _run(*args: str, ok: bool = True, **kw: Any) -> subprocess.CompletedProcess[str]:
@@ -425,7 +412,7 @@ def _free_port() -> int:
 @pytest.fixture
 def alertmanager(tmp_path: Path) -> Iterator[str]:
     """A fresh Alertmanager (starts in ~0.05 s) per test: the NetmonDown test mutes everything."""
-    binary = _tool("prometheus-alertmanager", "prometheus-alertmanager")
+    binary = require_tool("prometheus-alertmanager", "prometheus-alertmanager")
     tmp = tmp_path
     (tmp / "token").write_text("123456789:AAExample-token_x\n")
     port = _free_port()
