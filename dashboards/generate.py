@@ -235,6 +235,27 @@ def grid(title: str, targets: Sequence[prom.Dataquery], transformations: Sequenc
     return p
 
 
+def states_by_district(title: str, kind: str, *, unreachable_too: bool = False,
+                       description: str | None = None) -> table.Panel:
+    """Devices of ``kind`` (router / bts) counted per district and state, down cells in red
+    (and unreachable ones in orange when ``unreachable_too``)."""
+    p = grid(title, [q(
+        f'sum by (district_name, state) (netmon_device_status{{kind="{kind}"}} '
+        '* on (device) group_left (district_name) netmon:device:info)', instant=True, table_format=True)],
+        [transform("groupingToMatrix", {"columnField": "state", "rowField": "district_name",
+                                        "valueField": "Value"}),
+         organize(rename={"district_name\\state": "Huyện / thành phố", "up": "Hoạt động", "down": "Mất kết nối",
+                          "unreachable": "Không truy cập được", "unknown": "Chưa rõ"},
+                  order=["district_name\\state", "up", "down", "unreachable", "unknown"])],
+        unit="short", sort_column="Mất kết nối", description=description)
+    p = p.override_by_name("Mất kết nối", [cell("color-background"),
+                                            prop("thresholds", steps("transparent", (1, RED)).build())])
+    if unreachable_too:
+        p = p.override_by_name("Không truy cập được", [
+            cell("color-background"), prop("thresholds", steps("transparent", (1, ORANGE)).build())])
+    return p
+
+
 def timeline(title: str, targets: Sequence[prom.Dataquery], maps: Mapping[str, tuple[str, str]],
              thresholds: db.ThresholdsConfig, *, description: str | None = None) -> statetimeline.Panel:
     p = (statetimeline.Panel().title(title).unit("none").targets(list(targets)).mappings(mappings(maps))
@@ -359,39 +380,15 @@ def noc() -> dict[str, Any]:
                      description="Prometheus đọc được /metrics của netmon."), 4, 4)
 
     b.row("Theo huyện và trên bản đồ")
-    b.add(grid("Router theo huyện và trạng thái", [q(
-        'sum by (district_name, state) (netmon_device_status{kind="router"} '
-        '* on (device) group_left (district_name) netmon:device:info)', instant=True, table_format=True)],
-        [transform("groupingToMatrix", {"columnField": "state", "rowField": "district_name",
-                                        "valueField": "Value"}),
-         organize(rename={"district_name\\state": "Huyện / thành phố", "up": "Hoạt động", "down": "Mất kết nối",
-                          "unreachable": "Không truy cập được", "unknown": "Chưa rõ"},
-                  order=["district_name\\state", "up", "down", "unreachable", "unknown"])],
-        unit="short", sort_column="Mất kết nối",
-        description="Số router (điểm cơ quan) của mỗi huyện theo trạng thái hiện tại.")
-        .override_by_name("Mất kết nối", [cell("color-background"),
-                                          prop("thresholds", steps("transparent", (1, RED)).build())])
-        .override_by_name("Không truy cập được", [cell("color-background"),
-                                                  prop("thresholds", steps("transparent", (1, ORANGE)).build())]),
-        10, 10)
+    b.add(states_by_district("Router theo huyện và trạng thái", "router", unreachable_too=True,
+                             description="Số router (điểm cơ quan) của mỗi huyện theo trạng thái hiện tại."), 10, 10)
     b.add(state_map("Bản đồ điểm cơ quan và trạm BTS", [
         q("netmon:site:state_code", "A", instant=True, table_format=True),
         q("netmon:base_station:state_code", "B", instant=True, table_format=True)],
         [marker_layer("Trạm BTS", "B", "triangle", 4, 0.6), marker_layer("Điểm cơ quan", "A", "circle", 8, 0.95)],
         description="Vị trí từ nhãn lat/lon của netmon_site_info và netmon_base_station_info, màu theo trạng thái: "
                     + STATE_CODE_HELP + " Nền bản đồ không cần Internet."), 14, 20)
-    b.add(grid("Trạm BTS theo huyện và trạng thái quản lý", [q(
-        'sum by (district_name, state) (netmon_device_status{kind="bts"} '
-        '* on (device) group_left (district_name) netmon:device:info)', instant=True, table_format=True)],
-        [transform("groupingToMatrix", {"columnField": "state", "rowField": "district_name",
-                                        "valueField": "Value"}),
-         organize(rename={"district_name\\state": "Huyện / thành phố", "up": "Hoạt động", "down": "Mất kết nối",
-                          "unreachable": "Không truy cập được", "unknown": "Chưa rõ"},
-                  order=["district_name\\state", "up", "down", "unreachable", "unknown"])],
-        unit="short", sort_column="Mất kết nối")
-        .override_by_name("Mất kết nối", [cell("color-background"),
-                                          prop("thresholds", steps("transparent", (1, RED)).build())]),
-        10, 10)
+    b.add(states_by_district("Trạm BTS theo huyện và trạng thái quản lý", "bts"), 10, 10)
 
     b.row("Sự cố")
     b.add(grid("Sự cố đang mở (nguyên nhân gốc)", [
