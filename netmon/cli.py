@@ -153,10 +153,9 @@ def inventory_list(
 
 
 def _district_codes(inv: Inventory, text: str) -> set[str]:
-    from netmon.inventory.text import fold
+    from netmon.inventory.text import match_districts
 
-    wanted = fold(text)
-    codes = {d.code for d in inv.province.districts if d.code == text or wanted in fold(d.name)}
+    codes = match_districts({d.code: d.name for d in inv.province.districts}, text)
     if not codes:
         err.print(f"no district matches {text!r}", markup=False)
         raise typer.Exit(2)

@@ -39,6 +39,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from netmon.inventory.text import match_districts
+
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
@@ -480,10 +482,7 @@ def load(engine: Engine) -> History:
 
 def district_codes(districts: Mapping[str, str], text: str) -> set[str]:
     """GSO code or (part of) the name, without diacritics: ``cau ngang`` finds ``Huyện Cầu Ngang``."""
-    from netmon.inventory.text import fold
-
-    wanted = fold(text)
-    return {code for code, name in districts.items() if code == text or wanted in fold(name)}
+    return match_districts(districts, text)
 
 
 def parse_since(text: str, tz: str = DEFAULT_TZ) -> datetime:

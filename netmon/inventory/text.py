@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 
 
 def fold(text: str) -> str:
     """Lower-case and strip diacritics (đ → d) so ``cau ngang`` finds ``Huyện Cầu Ngang``."""
     decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+def match_districts(districts: Mapping[str, str], text: str) -> set[str]:
+    """Codes of the districts ``text`` names: a GSO code, or (part of) a name without diacritics."""
+    wanted = fold(text)
+    return {code for code, name in districts.items() if code == text or wanted in fold(name)}
