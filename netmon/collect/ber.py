@@ -57,6 +57,7 @@ __all__ = [
     "VarBind",
     "decode_request",
     "decode_response",
+    "encode_length",
     "encode_request",
     "encode_response",
     "encode_response_from_encoded_varbinds",
@@ -383,6 +384,10 @@ def _length(n: int) -> bytes:
     if size > _MAX_LENGTH_OCTETS:
         raise BerError("element too long")
     return bytes((0x80 | size,)) + n.to_bytes(size, "big")
+
+
+encode_length = _length
+"""Public name for agents that assemble varbinds from pre-encoded parts (the simulator's MIB layouts)."""
 
 
 def _int_contents(value: int) -> bytes:

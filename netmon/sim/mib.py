@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from netmon.collect import ber
-from netmon.collect.ber import _length
+from netmon.collect.ber import encode_length as _length
 from netmon.collect.oids import Oid
 from netmon.sim.world import SimDevice, SimEntity, SimInterface
 
