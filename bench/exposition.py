@@ -251,6 +251,19 @@ def timings_ms(
     return times
 
 
+def deferred_gc_ms(collector: MonitorCollector, n: int, state: State) -> list[tuple[float, float]]:
+    """The collection a render leaves to whoever allocates next (it pauses the GC): young generations."""
+    times = []
+    for _ in range(n):
+        state.poll_scrape_interval()
+        gc.collect()
+        collector.render_parts()
+        t, c = time.perf_counter(), time.thread_time()
+        gc.collect(1)
+        times.append(((time.perf_counter() - t) * 1000, (time.thread_time() - c) * 1000))
+    return times
+
+
 def show(label: str, times: list[tuple[float, float]]) -> float:
     wall = [w for w, _ in times]
     med = statistics.median(wall)
@@ -295,14 +308,16 @@ def bench(scale: int, renders: int) -> bool:
     ok = same
     fresh: list[MonitorCollector] = []
     show("render, first scrape (new collector)", timings_ms(
-        lambda: fresh[-1].render(), few, lambda: fresh.append(MonitorCollector(m))))
+        lambda: fresh[-1].render_parts(), few, lambda: fresh.append(MonitorCollector(m))))
     fresh.clear()
-    show("render, nothing polled since last scrape", timings_ms(collector.render, renders))
+    show("render, nothing polled since last scrape", timings_ms(collector.render_parts, renders))
     realistic = show("render, 30 s of polls since last scrape", timings_ms(
-        collector.render, few, state.poll_scrape_interval))
+        collector.render_parts, few, state.poll_scrape_interval))
     everything = [t.device_id for t in m.targets]
     show("render, everything polled since last scrape", timings_ms(
-        collector.render, 2 if scale > 1 else few, lambda: state.poll(everything, ROUND_S)))
+        collector.render_parts, 2 if scale > 1 else few, lambda: state.poll(everything, ROUND_S)))
+    show("(render() as one bytes object, 30 s of polls)", timings_ms(
+        collector.render, few, state.poll_scrape_interval))
     same = collector.render() == generate_latest(registry)
     print(f"  …after {state.polls} more polls, still identical to generate_latest: {same}")
     ok &= same
@@ -311,6 +326,7 @@ def bench(scale: int, renders: int) -> bool:
     show("served (30 s of polls, render + gzip level 1)", timings_ms(
         lambda: b"".join(app(environ, lambda *_: None)), few, state.poll_scrape_interval))
     show("(prometheus_client's gzip level 9 alone)", timings_ms(lambda: gzip.compress(body), few))
+    show("(the GC pass a render defers, after 30 s of polls)", deferred_gc_ms(collector, few, state))
     show(f"(a full GC of the process: {len(gc.get_objects()):,} objects)", timings_ms(gc.collect, few))
     target = TARGET_MS.get(scale)
     if target is not None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)  # weakly held by the exposition's text cache
 class IcmpResult:
     host: str
     at: float

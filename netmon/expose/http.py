@@ -35,10 +35,12 @@ StartResponse = Callable[..., Any]
 App = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
-def gzip_fast(body: bytes, level: int = GZIP_LEVEL) -> bytes:
-    """A gzip member (RFC 1952) of ``body``, at ``level``."""
+def gzip_fast(body: bytes | Iterable[bytes], level: int = GZIP_LEVEL) -> bytes:
+    """A gzip member (RFC 1952) of ``body`` (or of its pieces, in order), at ``level``."""
     z = zlib.compressobj(level, zlib.DEFLATED, 31)  # 16 + 15: gzip header and trailer
-    return z.compress(body) + z.flush()
+    if isinstance(body, bytes):
+        return z.compress(body) + z.flush()
+    return b"".join([*map(z.compress, body), z.flush()])
 
 
 def _accepts_gzip(header: str | None) -> bool:
@@ -80,13 +82,13 @@ def make_metrics_app(collector: MonitorCollector) -> App:
             start_response("405 Method Not Allowed", [("Allow", "OPTIONS,GET,HEAD")])
             return [f"# HTTP 405: {method}; use OPTIONS or GET\n".encode()]
         names = parse_qs(environ.get("QUERY_STRING", "")).get("name[]")
-        body = generate_latest(_Only(collector, set(names))) if names else collector.render()
+        parts = [generate_latest(_Only(collector, set(names)))] if names else collector.render_parts()
         headers = [("Content-Type", CONTENT_TYPE)]
         if _accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING")):
-            body = gzip_fast(body)
+            parts = [gzip_fast(parts)]
             headers.append(("Content-Encoding", "gzip"))
-        headers.append(("Content-Length", str(len(body))))
+        headers.append(("Content-Length", str(sum(map(len, parts)))))
         start_response("200 OK", headers)
-        return [b"" if method == "HEAD" else body]
+        return [b""] if method == "HEAD" else parts
 
     return app

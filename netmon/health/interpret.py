@@ -62,7 +62,7 @@ class InterfaceObs:
         return None if self.admin_status is None else self.admin_status == UP
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)  # weakly held by the exposition's text cache
 class DeviceObs:
     device_id: str
     at: float

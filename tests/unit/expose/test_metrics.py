@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -192,6 +192,12 @@ def test_negative_zero_is_written_as_zero(state: State) -> None:
 
 
 @given(st.one_of(st.integers(min_value=-(2**70), max_value=2**70), st.floats(allow_nan=True)))
+@example(10**6)
+@example(1_200_000)
+@example(1_010_000)
+@example(10**15)
+@example(2**53 - 1)
+@example(2**53)
 def test_go_float_is_float_to_go_string(v: float) -> None:
     assert go_float(v) == floatToGoString(v)  # type: ignore[no-untyped-call]
 
