@@ -11,12 +11,14 @@ goes down, a router reboots (discontinuities, reboot counter, counters that must
 station dies.
 
 Then, for each scale: ``generate_latest`` (prometheus-client's generic path, what /metrics used to serve) and
-``MonitorCollector.render()`` (what it serves now: identical bytes, checked) at a first scrape, with nothing
-polled since the previous scrape, after the polls of one scrape interval (30 s, deploy/prometheus: half of
-the routers, a tenth of the stations — the case the targets are checked against) and after a poll of every
-device; the served response (render + gzip); the output through prometheus-client's parser and
-``promtool check metrics``; no secret in it. Times are wall (median) and CPU of the rendering thread: other
-jobs on the shared box move the wall time.
+``MonitorCollector.render_parts()`` (what it serves now: one piece per family; joined, identical bytes,
+checked) at the first scrape of a new collector (a one-off after start: every label set and value formatted
+once), with nothing polled since the previous scrape, after the polls of one scrape interval (30 s,
+deploy/prometheus: half of the routers, a tenth of the stations) and after a poll of every device — the
+targets are checked against these last two, the usual and the worst recurring scrape; ``render()`` (the
+pieces joined into one bytes object); the served response (render + gzip); the GC pass a render leaves for
+later; the output through prometheus-client's parser and ``promtool check metrics``; no secret in it. Times
+are wall (median) and CPU of the rendering thread: other jobs on the shared box move the wall time.
 
 Run from the repository root::
 
@@ -314,7 +316,7 @@ def bench(scale: int, renders: int) -> bool:
     realistic = show("render, 30 s of polls since last scrape", timings_ms(
         collector.render_parts, few, state.poll_scrape_interval))
     everything = [t.device_id for t in m.targets]
-    show("render, everything polled since last scrape", timings_ms(
+    worst = show("render, everything polled since last scrape", timings_ms(
         collector.render_parts, 2 if scale > 1 else few, lambda: state.poll(everything, ROUND_S)))
     show("(render() as one bytes object, 30 s of polls)", timings_ms(
         collector.render, few, state.poll_scrape_interval))
@@ -330,9 +332,10 @@ def bench(scale: int, renders: int) -> bool:
     show(f"(a full GC of the process: {len(gc.get_objects()):,} objects)", timings_ms(gc.collect, few))
     target = TARGET_MS.get(scale)
     if target is not None:
-        passed = realistic < target
-        ok &= passed
-        print(f"render (30 s of polls) {realistic:.1f} ms vs target {target:.0f} ms: {'PASS' if passed else 'FAIL'}")
+        for label, ms in (("30 s of polls", realistic), ("everything polled", worst)):
+            passed = ms < target
+            ok &= passed
+            print(f"render ({label}) {ms:.1f} ms vs target {target:.0f} ms: {'PASS' if passed else 'FAIL'}")
     t = time.perf_counter()
     families = list(text_string_to_metric_families(body.decode("utf-8")))
     samples = sum(len(f.samples) for f in families)

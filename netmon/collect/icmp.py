@@ -12,12 +12,14 @@ import logging
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from netmon.serial import serial
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True, weakref_slot=True)  # weakly held by the exposition's text cache
+@dataclass(frozen=True, slots=True)
 class IcmpResult:
     host: str
     at: float
@@ -27,6 +29,7 @@ class IcmpResult:
     rtt_avg_ms: float | None
     rtt_max_ms: float | None
     jitter_ms: float | None
+    serial: int = field(default_factory=serial, compare=False, repr=False)  # see netmon.serial
 
     @property
     def alive(self) -> bool:

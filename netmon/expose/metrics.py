@@ -11,15 +11,16 @@ only references.
 Two outputs, one source of truth.  The builders below are the only place that
 decides which families, labels and series exist; they fill :class:`_Family`
 objects (label-value tuples and values, in order), the per-device ones through
-a rows function per group of families (``_polled_rows``, ``_health_rows``,
-``_icmp_rows``).  From those:
+a rows function per group of families (``_router_rows``, ``_station_row``,
+``_icmp_row``, ``_health_row``).  From those:
 
 * :meth:`MonitorCollector.collect` yields ordinary prometheus-client families,
   built afresh, for ``registry.collect()`` / ``generate_latest`` users;
-* :meth:`MonitorCollector.render` writes the text format (0.0.4) itself, and is
-  what ``/metrics`` serves (:mod:`netmon.expose.http`).  Its bytes are identical
-  to ``generate_latest`` of the same state (tested, also across polls, faults
-  and reboots).
+* :meth:`MonitorCollector.render_parts` writes the text format (0.0.4) itself,
+  one piece per family, and is what ``/metrics`` serves (:mod:`netmon.expose.http`);
+  :meth:`MonitorCollector.render` joins the pieces.  The bytes are identical to
+  ``generate_latest`` of the same state (tested, also across polls, faults and
+  reboots).
 
 Why a renderer of our own — ``python bench/exposition.py``, this 2-core box.
 For the province (70,900 lines, 6.4 MB) ``generate_latest`` takes ~400 ms (10×:
@@ -31,21 +32,28 @@ leave under 0.7 µs a line, so no collector, however lean, gets there through
 
 * keeps the static families (``*_info``, contracted bandwidth) as bytes: the
   inventory does not change while running;
-* keeps, per device, the text of its series in each family, with the inputs it
-  was made from (observation and RateResult, health state, ICMP result: the
-  monitor replaces these immutable objects when they change), and re-formats a
-  device's series only when it was polled since — and then only the families
-  whose values changed (octet counters, mostly; states, speeds and idle error
-  counters keep their text);
-* formats each label set once (cached), values with an exact, faster
-  ``floatToGoString`` (``go_float``), the few per-scrape families in C-level bulk
-  (``map`` over dict lookups, one ``join``), and copies the whole text once.
+* keeps, per device, the text of its series in each family, with the serial
+  numbers of the inputs it was made from (observation and RateResult, ICMP
+  result; health state: the monitor replaces these immutable objects when they
+  change), and re-formats a device's series only when it was polled since — and
+  then only the families whose values changed (octet counters, uptime; states,
+  speeds and idle error counters keep their text).  Base stations, ICMP and
+  health have a fixed number of series per device: flat rows, a few
+  comprehensions per device (:class:`_Fixed`); routers one row per interface
+  (:class:`_Device`).  Entries are updated in place: what a render keeps is what
+  the garbage collector scans next;
+* formats each label set once (cached, through a format string per label set),
+  values with an exact, faster ``floatToGoString`` (``go_float``), the few
+  per-scrape families in C-level bulk (``map`` over dict lookups, one ``join``);
+* pauses the cyclic garbage collector while it runs (one pass after it instead
+  of ~150 small ones during it) and hands out one piece per family instead of a
+  67 MB copy (fresh pages from the kernel: ~16,000 page faults, ~200 ms here).
 
 Per render (bench, sample province / 10×): nothing polled since the last scrape
-8 / 140 ms; 30 s of polls (the deployed scrape interval: half the routers, a
-tenth of the stations) 24 / 320 ms; every device polled since, or the first
-scrape, 70-80 / 850 ms — plus garbage collection, process-wide: a full
-collection costs ~130 / ~1,100 ms whoever triggers it.
+8 / 110 ms; 30 s of polls (the deployed scrape interval: half the routers, a
+tenth of the stations) 18 / 225 ms; every device polled since the last scrape
+39 / 420 ms; the first scrape of a collector (every label set and value
+formatted once, a one-off after start) 60 / 670 ms.
 """
 
 from __future__ import annotations
@@ -53,7 +61,6 @@ from __future__ import annotations
 import gc
 import math
 import threading
-import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -286,11 +293,6 @@ _NO_PORT_VALUES: Final[tuple[None, ...]] = (None,) * 9
 _KIND_UP: Final = {(kind, up): (kind, up) for kind in ("router", "bts") for up in (None, True, False)}
 
 
-def _no_input() -> None:
-    """A weak reference to ``None`` (weakref.ref(None) is not allowed)."""
-    return None
-
-
 def _lines(name: str, labels: list[str], values: tuple[Value | None, ...]) -> bytes:
     if len(values) == 1:  # base stations: one-line families
         v = values[0]
@@ -342,7 +344,8 @@ class _Device:
     __slots__ = ("a", "b", "keys", "labels", "texts", "values")
 
     def __init__(self) -> None:
-        self.a = self.b = _no_input
+        self.a: object = None  # what the text was made from: serials, or the inputs themselves
+        self.b: object = None
         self.keys: list[list[Key]] | None = None
         self.labels: list[list[str]] = []
         self.values: list[tuple[Value | None, ...]] = []
@@ -365,7 +368,11 @@ class _Device:
 
 
 def _line(name: str, label: str, value: Value | None) -> str:
-    return "" if value is None else f"{name}{label}{go_float(value)}\n"
+    if value is None:
+        return ""
+    if type(value) is float and -_INF < value < 1e6:  # go_float's commonest case (RTTs, uptimes), inlined
+        return f"{name}{label}{value!r}\n"
+    return f"{name}{label}{go_float(value)}\n"
 
 
 class _Fixed:
@@ -381,7 +388,8 @@ class _Fixed:
     __slots__ = ("a", "b", "keys", "labels", "texts", "values")
 
     def __init__(self) -> None:
-        self.a = self.b = _no_input
+        self.a: object = None  # what the text was made from: serials, or the inputs themselves
+        self.b: object = None
         self.keys: tuple[Key, ...] | None = None
         self.labels: list[str] = []
         self.values: tuple[Value | None, ...] = ()
@@ -414,7 +422,7 @@ class _Fixed:
 def _gc_paused() -> Iterator[None]:
     """No cyclic garbage collection while rendering: the render makes no reference cycles, but its ~100k
     short-lived containers (10×) would set off ~150 young-generation passes, ~100 ms of the scrape.  What
-    it leaves is collected in one pass after it, by whichever thread allocates next."""
+    it keeps is scanned in one pass after it, by whichever thread allocates next."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -454,21 +462,24 @@ class MonitorCollector(Collector):
 
         Pieces rather than one copy of the whole text: at 10× the province (67 MB) a fresh buffer that big
         comes from the kernel page by page — 16,000 page faults, ~200 ms on this box — where a family's
-        piece (at most ~4 MB) reuses memory malloc already holds.  The HTTP app compresses or writes the
+        piece (at most ~5 MB) reuses memory malloc already holds.  The HTTP app compresses or writes the
         pieces one by one.
         """
         with self._lock, _gc_paused():
-            families = self._families(fresh=False)
-            parts = [self._static_text]
-            memo = self._memo
-            shared: dict[tuple[str, ...], dict[int, list[str]]] = {}  # the key lists live until the end
-            for fam in families:
-                if fam.chunks is not None:
-                    parts.append(fam.header().encode() + b"".join(fam.chunks))
-                else:
-                    cache = self._labels.setdefault(fam.labels, {})
-                    parts.append(fam.text(cache, memo, shared.setdefault(fam.labels, {})).encode())
-            self._prune(families)
+            return self._render_parts()  # its temporaries are gone before the collector runs again
+
+    def _render_parts(self) -> list[bytes]:
+        families = self._families(fresh=False)
+        parts = [self._static_text]
+        memo = self._memo
+        shared: dict[tuple[str, ...], dict[int, list[str]]] = {}  # the key lists live until the end
+        for fam in families:
+            if fam.chunks is not None:
+                parts.append(fam.header().encode() + b"".join(fam.chunks))
+            else:
+                cache = self._labels.setdefault(fam.labels, {})
+                parts.append(fam.text(cache, memo, shared.setdefault(fam.labels, {})).encode())
+        self._prune(families)
         return parts
 
     def _prune(self, families: list[_Family]) -> None:
@@ -508,7 +519,7 @@ class MonitorCollector(Collector):
     # ------------------------------------------------------------------------------------------ groups
     def _grouped(self, name: str, families: list[_Family], items: list[tuple[str, Any, Any]],
                  rows: Callable[[str, Any, Any], Any], shape: Sequence[int], fresh: bool, *,
-                 weak: bool = False, fixed: bool = False) -> None:
+                 serials: bool = False, fixed: bool = False) -> None:
         """Add to ``families`` device by device: ``items`` are (device, a, b), ``rows(device, a, b)`` its series.
 
         ``rows`` gives :data:`GroupRows` and ``shape`` says how many consecutive families share each key
@@ -516,10 +527,10 @@ class MonitorCollector(Collector):
         each family has.  ``a`` and ``b`` are the immutable inputs of ``rows`` (an observation, a health
         record …), replaced by the monitor whenever they change: while both are the same objects as at the
         last render, the device's text from then is reused as it is; after a change, the text of each family
-        whose keys and values are unchanged (states, speeds, idle error counters …) is reused too.  ``weak``:
-        keep only weak references to them — an observation the monitor has replaced is then freed by the
-        poller that replaced it, not by the next scrape (at the province, ~10 ms of a scrape after a full
-        poll).  ``fresh`` (collect()): keys and values only, nothing reused.
+        whose keys and values are unchanged (states, speeds, idle error counters …) is reused too.
+        ``serials``: keep only their serial numbers (:mod:`netmon.serial`), not the objects — an observation
+        the monitor has replaced is then freed by the poller that replaced it, not by the next scrape (at the
+        province, ~10 ms of a scrape after a full poll).  ``fresh`` (collect()): keys and values only.
         """
         if fresh:
             per_series = [i for i, n in enumerate(shape) for _ in range(n)]
@@ -540,14 +551,13 @@ class MonitorCollector(Collector):
         spec = _Shape(families, shape, self._labels, fixed)
         kind = _Fixed if fixed else _Device
         texts: list[list[bytes]] = []
-        if weak:
-            ref = weakref.ref
+        if serials:
             for dev, a, b in items:
                 entry = cache.get(dev)
                 if entry is None:
                     entry = cache[dev] = kind()
-                if entry.a() is not a or entry.b() is not b:
-                    entry.update(ref(a), _no_input if b is None else ref(b), spec, rows(dev, a, b))
+                if entry.a != a.serial or entry.b != (b.serial if b is not None else 0):
+                    entry.update(a.serial, b.serial if b is not None else 0, spec, rows(dev, a, b))
                 texts.append(entry.texts)
         else:
             for dev, a, b in items:
@@ -722,9 +732,9 @@ class MonitorCollector(Collector):
         # The RateResult is read before the tracker (see _router_rows).
         observed = [(dev, obs, rates.get(dev)) for dev, obs in list(m.observations.items())]
         self._grouped("routers", polled, [o for o in observed if o[0] in routers], self._router_rows, (9, 1),
-                      fresh, weak=True)
+                      fresh, serials=True)
         self._grouped("stations", polled, [o for o in observed if o[0] not in routers], self._station_row,
-                      (1,) * 10, fresh, weak=True, fixed=True)
+                      (1,) * 10, fresh, serials=True, fixed=True)
 
         reboots = _Family("netmon_device_reboots", "Reboots seen (sysUpTime reset).", "counter", ("device",))
         booted = list(m.reboots.items())
@@ -737,7 +747,7 @@ class MonitorCollector(Collector):
             _Family("netmon_icmp_jitter_seconds", "ICMP jitter of the last round.", "gauge", ("device",)),
         ]
         self._grouped("icmp", icmp, [(dev, r, None) for dev, r in list(m.icmp_results.items())],
-                      self._icmp_row, (3, 1, 1), fresh, weak=True, fixed=True)
+                      self._icmp_row, (3, 1, 1), fresh, serials=True, fixed=True)
         discont = _Family("netmon_counter_discontinuities", "Counter intervals dropped, by reason.", "counter",
                           ("device", "reason"))
         for dev, counts in m.tracker.all_discontinuities():

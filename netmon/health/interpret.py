@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from netmon.collect import oids as o
+from netmon.serial import serial
 
 Cell = tuple[int, Any]
 UP, DOWN = 1, 2
@@ -62,7 +63,7 @@ class InterfaceObs:
         return None if self.admin_status is None else self.admin_status == UP
 
 
-@dataclass(frozen=True, slots=True, weakref_slot=True)  # weakly held by the exposition's text cache
+@dataclass(frozen=True, slots=True)
 class DeviceObs:
     device_id: str
     at: float
@@ -75,6 +76,7 @@ class DeviceObs:
     sys_location: str | None = None
     uptime_ticks: int | None = None
     interfaces: dict[int, InterfaceObs] = field(default_factory=dict)
+    serial: int = field(default_factory=serial, compare=False, repr=False)  # see netmon.serial
 
     def interface_named(self, name: str) -> InterfaceObs | None:
         for itf in self.interfaces.values():

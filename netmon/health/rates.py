@@ -44,6 +44,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final, Literal, TypeAlias
 
+from netmon.serial import serial
+
 __all__ = [
     "COUNTERS",
     "DEFAULT_CONFIG",
@@ -170,12 +172,13 @@ class InterfaceRates:
     dropped: bool = False
 
 
-@dataclass(frozen=True, slots=True, weakref_slot=True)  # weakly held by the exposition's text cache
+@dataclass(frozen=True, slots=True)
 class RateResult:
     interval_s: float | None
     interfaces: Mapping[int, InterfaceRates]
     discontinuities: tuple[Discontinuity, ...]
     reboot: bool
+    serial: int = field(default_factory=serial, compare=False, repr=False)  # see netmon.serial
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -268,6 +268,7 @@ def test_http_app(state: State) -> None:
     assert gzip.decompress(body) == generate_latest(state.registry)
     _, headers, plain = request(app, HTTP_ACCEPT_ENCODING="gzip;q=0")
     assert "Content-Encoding" not in headers and plain.startswith(b"# HELP netmon_site_info")
+    assert plain == generate_latest(state.registry) and headers["Content-Length"] == str(len(plain))
     assert request(app, "HEAD")[2] == b""
     assert request(app, "POST")[0].startswith("405")
     _, _, some = request(app, QUERY_STRING="name[]=netmon_ready&name[]=netmon_polls_total")
