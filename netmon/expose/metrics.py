@@ -293,12 +293,16 @@ _NO_PORT_VALUES: Final[tuple[None, ...]] = (None,) * 9
 _KIND_UP: Final = {(kind, up): (kind, up) for kind in ("router", "bts") for up in (None, True, False)}
 
 
+def _line(name: str, label: str, value: Value | None) -> str:
+    if value is None:
+        return ""
+    if type(value) is float and -_INF < value < 1e6:  # go_float's commonest case (RTTs, uptimes), inlined
+        return f"{name}{label}{value!r}\n"
+    return f"{name}{label}{go_float(value)}\n"
+
+
 def _lines(name: str, labels: list[str], values: tuple[Value | None, ...]) -> bytes:
-    if len(values) == 1:  # base stations: one-line families
-        v = values[0]
-        return b"" if v is None else f"{name}{labels[0]}{go_float(v)}\n".encode()
-    return "".join([f"{name}{label}{go_float(v)}\n" for label, v in zip(labels, values, strict=True)
-                    if v is not None]).encode()
+    return "".join([_line(name, label, v) for label, v in zip(labels, values, strict=True)]).encode()
 
 
 class _Shape:
@@ -365,14 +369,6 @@ class _Device:
             self.labels = labels = list(map(per_key_list.__getitem__, shape.group_of))
             self.texts = list(map(_lines, shape.names, labels, values))
         self.values = values
-
-
-def _line(name: str, label: str, value: Value | None) -> str:
-    if value is None:
-        return ""
-    if type(value) is float and -_INF < value < 1e6:  # go_float's commonest case (RTTs, uptimes), inlined
-        return f"{name}{label}{value!r}\n"
-    return f"{name}{label}{go_float(value)}\n"
 
 
 class _Fixed:
