@@ -254,6 +254,8 @@ class _Family:
         """``{a="…",b="…"} `` with the labels sorted by name, or a lone space for no labels."""
         if not key:
             return " "
+        if len(key) != len(self.labels):  # format() would ignore extra values silently
+            raise ValueError(f"{self.name}: {len(key)} label values for {len(self.labels)} labels")
         joined = "".join(key)
         if "\\" in joined or "\n" in joined or '"' in joined:
             key = tuple(map(_escape, key))
