@@ -18,9 +18,9 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import LiteralString
 
 import pytest
+from postgres import admin_statement
 from requirements import unavailable
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -102,16 +102,6 @@ def postgres_url() -> Iterator[str]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-def _admin(server_url: str, statement: LiteralString, database: str) -> None:
-    """Run ``statement`` (with ``{}`` for the quoted database name) on the server, outside a transaction."""
-    import psycopg
-    from psycopg import sql
-
-    dsn = server_url.replace("postgresql+psycopg://", "postgresql://", 1)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL(statement).format(sql.Identifier(database)))
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database for one test: a SQLite file, or a new database on the session server."""
@@ -120,8 +110,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     server: str = request.getfixturevalue("postgres_url")
     name = f"netmon_test_{uuid.uuid4().hex[:12]}"
-    _admin(server, "CREATE DATABASE {}", name)
+    admin_statement(server, "CREATE DATABASE {}", name)
     try:
         yield server.rsplit("/", 1)[0] + f"/{name}"
     finally:
-        _admin(server, "DROP DATABASE IF EXISTS {} WITH (FORCE)", name)
+        admin_statement(server, "DROP DATABASE IF EXISTS {} WITH (FORCE)", name)

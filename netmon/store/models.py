@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text
+from sqlalchemy import JSON, BigInteger, Column, Index, Text
 from sqlmodel import Field, SQLModel
 
 metadata = SQLModel.metadata
@@ -133,7 +133,8 @@ class Interface(SQLModel, table=True):
     descr: str | None = None
     alias: str | None = None
     if_type: int | None = None
-    speed_bps: int | None = None
+    speed_bps: int | None = Field(default=None, sa_column=Column(BigInteger))
+    """64-bit: a 10G uplink (or a router's 8 Gbit/s loopback) does not fit a 32-bit INTEGER on PostgreSQL."""
     admin_status: int | None = None
     oper_status: int | None = None
     first_seen: datetime

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, select, text, update
 from sqlmodel import SQLModel
 from typer.testing import CliRunner
@@ -18,9 +19,10 @@ from netmon.cli import app
 from netmon.inventory.load import load_inventory
 from netmon.inventory.sync import apply, plan
 from netmon.store import models as m
-from netmon.store.db import make_engine, upgrade
+from netmon.store.db import alembic_config, make_engine, upgrade
 
 pytestmark = pytest.mark.integration
+HEAD = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 MINI_ROWS = {
     "unit": 10,  # province + 3 districts + 6 communes
@@ -246,10 +248,47 @@ def test_alembic_upgrade_twice_is_a_no_op(engine: Engine) -> None:
     assert _schema(engine) == before
     assert _dump(engine) == rows_before
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0001"]
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [HEAD]
 
 
 def test_migrated_schema_equals_the_models(engine: Engine) -> None:
     with engine.connect() as conn:
         diffs = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
     assert diffs == []
+
+
+# ------------------------------------------------------------- SNMP-sized values
+SPEEDS = {1: 8_000_000_000, 2: 10_000_000_000, 3: 400_000_000_000, 4: 2**63 - 1}
+"""A router's 8 Gbit/s loopback, a 10G and a 400G port, and the largest value a BIGINT holds."""
+
+
+def test_interfaces_faster_than_2_gbits_are_stored(engine: Engine) -> None:
+    from netmon.health.interpret import DeviceObs, InterfaceObs
+    from netmon.store.facts import FactStore
+
+    itfs = {i: InterfaceObs(i, name=f"Te0/{i}", speed_bps=s) for i, s in SPEEDS.items()}
+    written = FactStore(engine).save([DeviceObs("rt-core", 1_780_000_000.0, True, interfaces=itfs)], set())
+    assert written == len(SPEEDS)
+    with engine.connect() as conn:
+        stored = dict(conn.execute(text("SELECT if_index, speed_bps FROM interface")).all())
+    assert stored == SPEEDS
+
+
+def test_upgrade_from_0001_keeps_interface_rows_and_widens_speed(db_url: str) -> None:
+    from alembic import command
+
+    eng = make_engine(db_url)
+    cfg = alembic_config(db_url)
+    with eng.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+    with eng.begin() as conn:
+        conn.execute(text("INSERT INTO interface (device_id, if_index, speed_bps, first_seen, last_seen) "
+                          "VALUES ('rt-a', 1, 1000000000, '2026-12-01 00:00:00', '2026-12-01 00:00:00')"))
+    upgrade(eng)
+    with eng.begin() as conn:
+        conn.execute(text("INSERT INTO interface (device_id, if_index, speed_bps, first_seen, last_seen) "
+                          "VALUES ('rt-a', 2, 100000000000, '2026-12-01 00:00:00', '2026-12-01 00:00:00')"))
+        rows = conn.execute(text("SELECT if_index, speed_bps FROM interface ORDER BY if_index")).all()
+    eng.dispose()
+    assert [tuple(r) for r in rows] == [(1, 1_000_000_000), (2, 100_000_000_000)]
