@@ -289,7 +289,7 @@ async def run_demo(cfg: DemoConfig, console: Console) -> int:
         def on_incident(what: str, inc: Incident, at: datetime) -> None:
             if what == "opened":
                 opened.append(inc)
-                log(f"INCIDENT OPEN   {inc.key}: {inc.title} [{inc.detected_by}]")
+                log(f"INCIDENT OPEN   {inc.key}: {inc.title} [{inc.detected_by}: {inc.evidence}]")
             elif what == "changed":
                 log(f"INCIDENT NOW    {inc.key}: {inc.title}")
             else:

@@ -241,7 +241,7 @@ class Monitor:
         maintenance = maintenance_targets(self.topology, list(self.inventory.maintenance.values()), now)
         new = derive_incidents(self.topology, self.health, maintenance)
         if reason == "trap":  # found because a trap made us look now
-            new = {k: replace(v, detected_by=f"trap, then {v.detected_by}") if k not in self.incidents else v
+            new = {k: replace(v, detected_by="trap") if k not in self.incidents else v
                    for k, v in new.items()}
         # A link that comes back stays an open incident for `link_linger_s`: if it fails again meanwhile
         # (a flap) it is the same incident, and when it turns `flapping` that incident changes kind —
@@ -331,13 +331,6 @@ class Monitor:
         batch, self._confirming = sorted(self._confirming), set()
         task = asyncio.ensure_future(self.poll_batch(batch, reason="confirm"))
         task.add_done_callback(_log_failure)
-
-    # ------------------------------------------------------------------ traps
-    async def on_trap(self, device_id: str, kind: str) -> None:
-        """A trap is a hint, not evidence: re-poll that device (and its parent) now and judge."""
-        node = self.topology.nodes.get(device_id)
-        batch = [device_id] + ([node.parent] if node is not None and node.parent else [])
-        await self.poll_batch(batch, reason="trap")
 
 
 def _log_failure(task: asyncio.Future[Any]) -> None:

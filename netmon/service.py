@@ -18,26 +18,25 @@ import asyncio
 import gc
 import logging
 import signal
-import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from prometheus_client import CollectorRegistry
-from prometheus_client.exposition import ThreadingWSGIServer
 
 from netmon.collect.icmp import IcmpProber
 from netmon.collect.snmp import SnmpPoller
 from netmon.collect.target import targets_from_inventory
 from netmon.expose.http import make_metrics_app
 from netmon.expose.metrics import MonitorCollector
+from netmon.expose.server import HttpServer
 from netmon.health.states import Params
 from netmon.inventory.load import Inventory
 from netmon.monitor import ClassStats, Monitor
+from netmon.repoll import Repoller
 from netmon.settings import Settings, split_hostport
 
 log = logging.getLogger("netmon.service")
@@ -46,11 +45,6 @@ log = logging.getLogger("netmon.service")
 def slice_of(device_id: str, slices: int) -> int:
     """Stable across restarts and processes (unlike ``hash``)."""
     return zlib.crc32(device_id.encode()) % slices
-
-
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
 
 def http_app(collector: MonitorCollector, monitor: Monitor) -> Callable[..., Iterable[bytes]]:
@@ -111,9 +105,14 @@ class Service:
         }
         self._next_slice = dict.fromkeys(self.classes, 0)
         self.scheduler = AsyncIOScheduler(timezone="UTC")
-        self.httpd: ThreadingWSGIServer | None = None
+        self.httpd: HttpServer | None = None
         self.traps: Any = None
         self.backup_trigger: Any = None
+        self.repoller = Repoller(lambda batch: self.monitor.poll_batch(batch, reason="trap"), self._parent_of)
+
+    def _parent_of(self, device_id: str) -> str | None:
+        node = self.monitor.topology.nodes.get(device_id)
+        return node.parent if node is not None else None
 
     # ------------------------------------------------------------------ jobs
     def _batch(self, cls: str, index: int) -> list[str]:
@@ -209,9 +208,8 @@ class Service:
         registry = CollectorRegistry(auto_describe=False)
         registry.register(collector)  # the one source of truth; /metrics renders the same text faster
         self.registry = registry
-        self.httpd = make_server(host, port, http_app(collector, self.monitor), ThreadingWSGIServer,
-                                 handler_class=_Quiet)
-        threading.Thread(target=self.httpd.serve_forever, name="netmon-http", daemon=True).start()
+        self.httpd = HttpServer(http_app(collector, self.monitor), host, port)
+        self.httpd.start()
         log.info("serving /metrics on http://%s:%d", host, port)
 
     async def _start_traps(self) -> None:
@@ -223,11 +221,11 @@ class Service:
             return
         host, port = split_hostport(self.settings.trap_listen, 1162)
 
-        def on_trap(trap: Any) -> Any:
-            log.info("trap %s from %s (%s)", trap.kind, trap.device_id, trap.source)
+        def on_trap(trap: Any) -> None:
+            log.debug("trap %s from %s (%s)", trap.kind, trap.device_id, trap.source)
             if self.backup_trigger is not None:
                 self.backup_trigger.on_trap(trap.device_id, trap.trap_oid)
-            return self.monitor.on_trap(trap.device_id, trap.kind)
+            self.repoller.request(trap.device_id)
 
         self.traps = TrapReceiver(self.targets, on_trap, host=host, port=port)
         await self.traps.start()
@@ -239,7 +237,9 @@ class Service:
             return {}
         out = {"accepted": t.accepted, "dropped_unknown_source": t.dropped_unknown_source,
                "dropped_bad_credentials": t.dropped_bad_credentials}
-        out["dropped_other"] = sum(t.dropped_other.values())
+        limited = t.dropped_other["rate_limited"]
+        out["dropped_rate_limited"] = limited
+        out["dropped_other"] = sum(t.dropped_other.values()) - limited
         return out
 
     async def stop(self) -> None:
@@ -249,9 +249,9 @@ class Service:
             await self.backup_trigger.close()
         if self.traps is not None:
             self.traps.stop()
+        await self.repoller.close()
         if self.httpd is not None:
-            self.httpd.shutdown()
-            self.httpd.server_close()
+            self.httpd.close()
         self.poller.close()
         history = self.monitor.history
         if history is not None:

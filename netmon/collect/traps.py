@@ -25,6 +25,13 @@ addresses are counted and dropped before pysnmp decodes anything. Credentials mu
 * The security level must be at least the profile's (a noAuthNoPriv message naming a user with keys would
   otherwise pass pysnmp's USM as a non-authoritative receiver).
 
+Trap storms (a flapping port, a confused agent, a spoofer with the community): every known source has a
+token bucket (``RATE_PER_SOURCE`` per second, bursts of ``BURST_PER_SOURCE``) and all sources share one
+(``RATE_TOTAL``/``BURST_TOTAL``), checked *before* pysnmp decodes anything, so a storm costs a dictionary
+lookup per datagram beyond the limit. Datagrams over the limit are counted (``dropped_other["rate_limited"]``)
+and a storm is logged once when it starts and once when it is over, with the count. A trap is only a hint (a
+re-poll, itself coalesced by the service), so dropping the excess loses no judgement.
+
 Every datagram ends in exactly one counter. No secret is logged or put in an exception: communities and keys
 are revealed only when handed to pysnmp's configuration, and pysnmp errors are reported by class name only.
 """
@@ -54,6 +61,12 @@ log = logging.getLogger(__name__)
 DEFAULT_PORT: Final = 1162
 MAX_ENGINE_IDS_PER_DEVICE: Final = 4
 RCVBUF_BYTES: Final = 4 << 20  # a core link failing makes dozens of devices trap at once
+RATE_PER_SOURCE: Final = 10.0
+BURST_PER_SOURCE: Final = 64.0
+"""A rebooting router sends coldStart and a linkUp per port at once: room for two dozen ports twice over."""
+RATE_TOTAL: Final = 500.0
+"""Datagrams per second pysnmp decodes at most, from all sources together (~0.2-0.5 ms of CPU each)."""
+BURST_TOTAL: Final = 2000.0
 
 TrapKind = Literal["link_down", "link_up", "cold_start", "warm_start", "other"]
 
@@ -181,6 +194,9 @@ class TrapReceiver:
         self._local_engine_id = b""
         self._tasks: set[asyncio.Future[None]] = set()
         self._warned: set[tuple[str, str]] = set()
+        self._buckets: dict[str, _Bucket] = {}
+        self._total = _Bucket(BURST_TOTAL, RATE_TOTAL)
+        self._storms: dict[str, int] = {}  # source -> datagrams dropped since its storm began
 
     # ------------------------------------------------------------------------------------------ lifecycle
     @property
@@ -375,6 +391,8 @@ class TrapReceiver:
                 self.dropped_unknown_source += 1
                 log.debug("trap from unknown source %s dropped", host)
             return
+        if not self._admit(host, target):
+            return
         try:
             header = _v3_header(message)
         except (ValueError, IndexError):
@@ -402,6 +420,25 @@ class TrapReceiver:
                 log.warning("%s (%s): notification dropped: %s", target.device_id, host, reason)
         else:
             self._drop_other(reason, host)
+
+    def _admit(self, host: str, target: Target) -> bool:
+        """Rate limits: the source's bucket and the shared one; a storm is logged when it starts and ends."""
+        now = time.monotonic()
+        bucket = self._buckets.get(host)
+        if bucket is None:
+            bucket = self._buckets[host] = _Bucket(BURST_PER_SOURCE, RATE_PER_SOURCE)
+        if bucket.take(now) and self._total.take(now):
+            if host in self._storms and bucket.full(now):
+                log.info("%s (%s): trap storm over, %d notification(s) dropped", target.device_id, host,
+                         self._storms.pop(host))  # fmt: skip
+            return True
+        self.dropped_other["rate_limited"] += 1
+        if host not in self._storms:
+            self._storms[host] = 0
+            log.warning("%s (%s): trap storm, dropping notifications beyond %g/s (a trap only triggers a re-poll)",
+                        target.device_id, host, RATE_PER_SOURCE)  # fmt: skip
+        self._storms[host] += 1
+        return False
 
     def _why_unprocessed(self, before: Mapping[str, int]) -> str:
         changed = {name for name, sym in self._counters.items() if int(sym.syntax) != before[name]}
@@ -482,6 +519,30 @@ class TrapReceiver:
 
 
 # ------------------------------------------------------------------------------------------------ helpers
+class _Bucket:
+    """A token bucket: ``burst`` tokens, refilled at ``rate`` per second."""
+
+    __slots__ = ("at", "burst", "rate", "tokens")
+
+    def __init__(self, burst: float, rate: float) -> None:
+        self.burst, self.rate, self.tokens, self.at = burst, rate, burst, time.monotonic()
+
+    def _refill(self, now: float) -> None:
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+
+    def take(self, now: float) -> bool:
+        self._refill(now)
+        if self.tokens < 1.0:
+            return False
+        self.tokens -= 1.0
+        return True
+
+    def full(self, now: float) -> bool:
+        self._refill(now)
+        return self.tokens >= self.burst - 1.0
+
+
 def _canonical_host(host: str) -> str:
     try:
         ip = ipaddress.ip_address(host.split("%", 1)[0])

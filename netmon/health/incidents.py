@@ -50,7 +50,10 @@ class Incident:
     """English, for logs and non-Vietnamese readers."""
     affected: tuple[AffectedSite, ...]
     started_at: datetime
-    detected_by: str
+    evidence: str
+    """What the judgement rests on, in words (``ICMP+SNMP failing; parent rt-core answers``)."""
+    detected_by: str = "poll"
+    """How it was found: ``poll`` (a scheduled or confirming poll), ``trap`` (a poll a trap asked for), ``icmp``."""
 
     @property
     def affected_site_ids(self) -> tuple[str, ...]:
@@ -100,7 +103,7 @@ def derive_incidents(
             district=bts.district,
             title=f"{place}: trạm BTS {bts_id} ({bts.operator}) tại {bts.commune or '?'} mất kết nối",
             summary=f"{place}: base station {bts_id} ({bts.operator}, {bts.commune or '?'}) down",
-            affected=(), started_at=_started(bh, state), detected_by=_probes(bh),
+            affected=(), started_at=_started(bh, state), evidence=_probes(bh),
         )
     return out
 
@@ -192,7 +195,7 @@ def _device_incident(topology: Topology, state: HealthState, node: Node, h: Devi
         key=device_key(node.id), kind=IncidentKind.DEVICE_DOWN, root=node.id, site_id=node.site_id,
         site_name=node.site_name, district=node.district,
         title=f"{place}: {vi_label} mất kết nối{vi_tail}", summary=f"{place}: {en_label} down{en_tail}",
-        affected=affected, started_at=_started(h, state), detected_by=_probes(h) + parent,
+        affected=affected, started_at=_started(h, state), evidence=_probes(h) + parent,
     )
 
 
@@ -220,5 +223,5 @@ def _link_incident(topology: Topology, state: HealthState, ends: LinkEnds, lh: L
         district=anchor.district if anchor else None,
         title=f"{place}: {what_vi} {vi_verb}{circuit_vi}{vi_tail}",
         summary=f"{place}: {what_en} {en_verb}{f' ({circuit})' if circuit else ''}{en_tail}",
-        affected=affected, started_at=_started(lh, state), detected_by=detected,
+        affected=affected, started_at=_started(lh, state), evidence=detected,
     )

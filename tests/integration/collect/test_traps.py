@@ -363,3 +363,31 @@ def test_latency_send_to_callback() -> None:
         print(f"\n{name}: median {statistics.median(samples) * 1000:.2f} ms, max {max(samples) * 1000:.2f} ms")
     assert statistics.median(results["raw v2c datagram"]) < 0.05
     assert all(statistics.median(samples) < 0.5 for samples in results.values())
+
+
+# ------------------------------------------------------------------------------------------------- storms
+def test_a_trap_storm_from_one_source_is_rate_limited_before_decoding(caplog: pytest.LogCaptureFixture) -> None:
+    """5,000 linkDowns in a burst from one device: a burst's worth is decoded, the rest counted as rate_limited;
+    the other devices' traps still get through; the storm is logged once."""
+    from netmon.collect.traps import BURST_PER_SOURCE
+
+    async def test(h: Harness) -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+            s.bind((R1, 0))
+            for n in range(5000):
+                s.sendto(_raw_link_down(n), ("127.0.0.1", h.port))
+                if n % 500 == 499:
+                    await asyncio.sleep(0.01)  # let the receiver drain: the kernel must not drop them
+        await asyncio.sleep(0.5)
+        assert await h.trap(R3, *V3_OK, f"'' {LINK_DOWN}") == 0  # another device, same moment
+        while (await h.next_trap(2.0)).device_id != "core-v3":
+            pass
+
+    with caplog.at_level(logging.INFO, logger="netmon.collect.traps"):
+        r = run(test)
+    storm_lines = [rec for rec in caplog.records if "trap storm" in rec.getMessage()]
+    assert r.received == 5001 and accounted(r) == r.received
+    assert BURST_PER_SOURCE <= r.accepted - 1 <= BURST_PER_SOURCE + 30  # + refill while the burst was sent
+    assert r.dropped_other["rate_limited"] == 5000 - (r.accepted - 1)
+    assert len(storm_lines) == 1 and "core-01" in storm_lines[0].getMessage()

@@ -75,7 +75,7 @@ def test_commune_uplink_down_is_one_incident_for_that_commune(topo: Rig) -> None
     inc = during["incidents"][link_key(link_id("c1"))]
     assert inc.kind is IncidentKind.LINK_DOWN
     assert inc.site_id == BY_KEY["c1"].site_id
-    assert "dist-c1" in inc.detected_by  # the district's snmpd reported its veth end oper-down
+    assert "dist-c1" in inc.evidence  # the district's snmpd reported its veth end oper-down
     assert during["link"] is State.DOWN
     assert during["dist_c1_oper"] == 2  # ifOperStatus down(2) on the district's end, as its snmpd reports it
     assert during["states"] == {"core": State.UP, "dist": State.UP, "c1": State.UNREACHABLE,
@@ -140,10 +140,10 @@ def test_link_down_trap_opens_the_incident_within_two_seconds(topo: Rig) -> None
             if record.msg.startswith("trap ") and isinstance(record.args, tuple):
                 sources.append(record.args)
 
-    handler = Grab(level=logging.INFO)
+    handler = Grab(level=logging.DEBUG)  # one line per trap is DEBUG: a trap storm must not flood the log
     svc_log = logging.getLogger("netmon.service")
     old_level = svc_log.level
-    svc_log.setLevel(logging.INFO)
+    svc_log.setLevel(logging.DEBUG)
     svc_log.addHandler(handler)
 
     async def scenario() -> dict[str, Any]:
@@ -173,12 +173,13 @@ def test_link_down_trap_opens_the_incident_within_two_seconds(topo: Rig) -> None
     assert r["latency"] < 2.0
     assert r["recovery"] < 2.0
     assert r["incident"].kind is IncidentKind.LINK_DOWN
-    assert r["incident"].detected_by.startswith("trap, then ifOperStatus down on rt-cau-ngang dist-c2")
+    assert r["incident"].detected_by == "trap"
+    assert r["incident"].evidence.startswith("ifOperStatus down on rt-cau-ngang dist-c2")
     assert r["accepted"] >= 2 and r["unknown"] == 0 and r["bad"] == 0
     # The receiver attributed the traps by their source: the district's management address.
     assert ("link_down", DEV["dist"], BY_KEY["dist"].mgmt) in sources
     rows = topo.outages()
-    assert [(r.object_id, r.kind, r.detected_by.split(",")[0]) for r in rows] == [
+    assert [(r.object_id, r.kind, r.detected_by) for r in rows] == [
         (link_id("c2"), "link_down", "trap")]
 
 

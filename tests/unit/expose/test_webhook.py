@@ -17,7 +17,7 @@ INC = Incident(
     title="Huyện Cầu Ngang: router huyện mất kết nối — 15 điểm cấp xã không truy cập được",
     summary="district router down", affected=(AffectedSite("ubnd-xa-hiep-hoa", "UBND Xã Hiệp Hòa", "commune",
                                                             "rt-ubnd-xa-hiep-hoa"),),
-    started_at=datetime(2026, 11, 30, 3, 0, tzinfo=UTC), detected_by="poll",
+    started_at=datetime(2026, 11, 30, 3, 0, tzinfo=UTC), evidence="SNMP failing", detected_by="poll",
 )
 
 

@@ -68,7 +68,7 @@ def test_district_router_down_is_one_incident_naming_15_communes() -> None:
     assert incident.title == "Huyện Cầu Ngang: router huyện mất kết nối — 15 điểm cấp xã không truy cập được"
     assert incident.summary.endswith("down — 15 sites (15 commune) unreachable")
     assert incident.started_at == t(30) and incident.district == "Huyện Cầu Ngang"
-    assert "parent core answers" in incident.detected_by
+    assert "parent core answers" in incident.evidence and incident.detected_by == "poll"
     assert all(state.devices[c].state.value == "unreachable" for c in COMMUNES)
 
 
@@ -105,7 +105,7 @@ def test_commune_uplink_cut_is_one_link_incident() -> None:
         "Huyện Cầu Ngang: đường truyền UBND Xã Số 7 mất kết nối — 1 điểm cấp xã không truy cập được"
     )
     assert incident.affected_site_ids == ("site-c07",)
-    assert incident.detected_by == "ifOperStatus down on dist down-c07"
+    assert incident.evidence == "ifOperStatus down on dist down-c07"
 
 
 def test_flapping_link_is_one_incident_for_the_whole_episode() -> None:
@@ -133,7 +133,7 @@ def test_base_station_down_has_its_own_incident() -> None:
     incident = history[-1]["bts:bts-vtl-0200"]
     assert incident.kind is IncidentKind.BTS_DOWN
     assert incident.title == "Huyện Cầu Ngang: trạm BTS bts-vtl-0200 (Viettel) tại Xã Hiệp Mỹ Tây mất kết nối"
-    assert incident.detected_by == "SNMP failing"
+    assert incident.evidence == "SNMP failing"
 
 
 def test_diff_opens_keeps_and_closes() -> None:
