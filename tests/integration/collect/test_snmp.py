@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from requirements import unavailable
 
 from netmon.collect import ber
 from netmon.collect.ber import COUNTER64, OCTET_STRING
@@ -213,10 +214,12 @@ def test_wrong_v3_key_names_the_device_and_leaks_nothing(snmpd: int, caplog: pyt
 @pytest.fixture(scope="module")
 def snmpsim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
     """snmpsim serving its own recording of a real Linux host (``linux-full-walk``) as community 'public'."""
-    binary = shutil.which("snmpsim-command-responder")
+    # the venv's own bin first: `.venv/bin/python -m pytest` does not put it on PATH
+    venv_bin = Path(sys.executable).parent / "snmpsim-command-responder"
+    binary = str(venv_bin) if venv_bin.exists() else shutil.which("snmpsim-command-responder")
     spec = importlib.util.find_spec("snmpsim")
     if binary is None or spec is None or spec.origin is None:
-        pytest.skip("snmpsim is not installed")
+        unavailable("snmpsim is not installed (pip install snmpsim pysmi: the dev extra)")
     recording = Path(spec.origin).parent / "data" / "recorded" / "linux-full-walk.snmprec"
     tmp = tmp_path_factory.mktemp("snmpsim")
     (tmp / "data").mkdir()
