@@ -83,7 +83,7 @@ def derive_incidents(
         node = topology.nodes[dev]
         if h is None or h.state is not State.DOWN or quiet(device_key(dev), h):
             continue
-        if node.parent is not None and _state(state, node.parent) in BLOCKED:
+        if node.parent is not None and _state(state, node.parent) in BLOCKED and h.behind is None:
             continue  # behind a failed parent: that parent's incident lists it
         out[device_key(dev)] = _device_incident(topology, state, node, h)
     for link_id, ends in topology.links.items():
@@ -92,6 +92,9 @@ def derive_incidents(
             continue
         if any(_state(state, d) in BLOCKED for d in (ends.a_device, ends.b_device) if d != ends.child):
             continue  # the far end failed: it is the root, the link only follows
+        child = state.devices.get(ends.child) if ends.child is not None else None
+        if child is not None and child.behind == link_key(link_id):
+            continue  # the device behind it was down first: its outage explains the link
         out[link_key(link_id)] = _link_incident(topology, state, ends, lh)
     for bts_id, bts in topology.base_stations.items():
         bh = state.base_stations.get(bts_id)
@@ -190,7 +193,10 @@ def _device_incident(topology: Topology, state: HealthState, node: Node, h: Devi
     else:
         vi_label, en_label = f"router {node.site_name}", f"router {node.id} ({node.site_name})"
     vi_tail, en_tail = _tail(affected)
-    parent = f"; parent {node.parent} answers" if node.parent else "; no parent (root)"
+    if h.behind is not None:
+        parent = f"; down before {h.behind} failed, and behind it since"
+    else:
+        parent = f"; parent {node.parent} answers" if node.parent else "; no parent (root)"
     return Incident(
         key=device_key(node.id), kind=IncidentKind.DEVICE_DOWN, root=node.id, site_id=node.site_id,
         site_name=node.site_name, district=node.district,

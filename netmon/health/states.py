@@ -14,6 +14,9 @@ The rules, each there to keep one root cause from paging many times:
 * a failing device behind a down/unreachable parent, or behind an uplink that is down or
   flapping, is ``unreachable`` — and its failures restart from zero, so after the parent
   recovers it needs N fresh failures again before it is ``down``;
+* unless it was ``down`` already: an outage that began before its parent (or uplink) failed
+  goes on — ``down``, marked ``behind`` the later failure — and ends once, when the device
+  answers again (overlapping faults are two outages, and neither is closed early);
 * one success is enough to be ``up`` again;
 * a link is ``down`` when a reachable end reports its interface oper-down; more than K
   changes in the window make it ``flapping`` until nothing changed for the hold time.
@@ -120,6 +123,8 @@ class DeviceHealth:
     in_maintenance: bool = False
     waiting_for: str | None = None
     """Parent re-probe this device waits for before it may be declared ``down``."""
+    behind: str | None = None
+    """While ``down`` with its own outage: the key of the parent device or uplink that failed after it."""
 
     @property
     def last_check_at(self) -> datetime | None:
@@ -188,7 +193,8 @@ class Transition(NamedTuple):
 
 
 class Event(NamedTuple):
-    """Something worth recording that is not a state change (today: ``reboot``)."""
+    """Something worth recording that is not a state change: a ``reboot``, or ``restarted_in_outage`` (a device
+    that comes back from being down or unreachable with a fresh uptime: part of that outage, not a page)."""
 
     kind: str
     key: str
@@ -260,7 +266,10 @@ def _ingest(key: str, h: DeviceHealth, checks: Iterable[Check], params: Params, 
         uptime = h.uptime
         if c.uptime_ticks is not None:
             if uptime is not None and _rebooted(uptime, (c.at, c.uptime_ticks), params.uptime_slack_s):
-                events.append(Event("reboot", key, c.at, f"sysUpTime {uptime[1]} → {c.uptime_ticks}"))
+                # Coming back from an outage with a fresh uptime is part of that outage (its power or the
+                # router died): recorded, but not a reboot of its own — one page per fault.
+                kind = "restarted_in_outage" if h.state in BLOCKED else "reboot"
+                events.append(Event(kind, key, c.at, f"sysUpTime {uptime[1]} → {c.uptime_ticks}"))
             uptime = (c.at, c.uptime_ticks)
         failed = c.failed
         h = replace(
@@ -321,14 +330,21 @@ class _Judge:
         node = self.topology.nodes[dev]
         uplink = self.link(node.uplink.link_id) if node.uplink is not None else None
         parent = self.devices[node.parent] if node.parent is not None else None
-        self.devices[dev] = self.decide(device_key(dev), self.ingested[dev], parent, uplink, node.parent)
+        uplink_key = link_key(node.uplink.link_id) if node.uplink is not None else None
+        self.devices[dev] = self.decide(device_key(dev), self.ingested[dev], parent, uplink, node.parent, uplink_key)
 
     def decide(
         self, key: str, h: DeviceHealth, parent: DeviceHealth | None, uplink: LinkHealth | None,
-        parent_id: str | None = None,
+        parent_id: str | None = None, uplink_key: str | None = None,
     ) -> DeviceHealth:
         """Judge one ingested record (its state/since are still the previous ones)."""
         new, at, reset, wait = self._rule(h, parent, uplink)
+        behind = None
+        if new is State.DOWN:
+            if parent is not None and parent.state in BLOCKED and parent_id is not None:
+                behind = device_key(parent_id)
+            elif uplink is not None and uplink.state in (State.DOWN, State.FLAPPING):
+                behind = uplink_key
         if wait and parent_id is not None:
             # Re-probing the parent helps if its last word is older than the child's failure or was a
             # failure (more of them decide the parent); after a newer success only the child failing
@@ -343,7 +359,7 @@ class _Judge:
             self.transitions.append(Transition(key, h.state, new, since))
         return replace(
             h, state=new, since=since, consecutive_failures=0 if reset else h.consecutive_failures,
-            in_maintenance=key in self.maintenance, waiting_for=parent_id if wait else None,
+            in_maintenance=key in self.maintenance, waiting_for=parent_id if wait else None, behind=behind,
         )
 
     def _rule(
@@ -356,9 +372,15 @@ class _Judge:
             blocked_since = _blocked_since(parent)
             if blocked_since is None or latest.at >= blocked_since:
                 return State.UP, latest.at, False, False  # one success is enough
-        if parent is not None and parent.state in BLOCKED:
+        cut_off = parent is not None and parent.state in BLOCKED
+        uplink_cut = uplink is not None and uplink.state in (State.DOWN, State.FLAPPING)
+        if (cut_off or uplink_cut) and h.state is State.DOWN and fresh:
+            return State.DOWN, h.since or self.now, False, False  # its own outage began first: it goes on
+        if cut_off:
+            assert parent is not None
             return State.UNREACHABLE, _later(latest, parent.since, self.now), True, False
-        if uplink is not None and uplink.state in (State.DOWN, State.FLAPPING):
+        if uplink_cut:
+            assert uplink is not None
             return State.UNREACHABLE, _later(latest, uplink.since, self.now), True, False
         if latest is None or not fresh:
             return State.UNKNOWN, self.now, False, False

@@ -65,7 +65,8 @@ def check_invariants(topo: Topology, state: HealthState, maintenance: frozenset[
         assert state.state_of(key) in (State.DOWN, State.FLAPPING), f"{key} is {state.state_of(key)}"
         if incident.kind is IncidentKind.DEVICE_DOWN:
             parent = topo.nodes[incident.root].parent
-            assert parent is None or state.devices[parent].state not in BLOCKED, "not a root cause"
+            own_first = state.devices[incident.root].behind is not None  # down before its parent failed
+            assert parent is None or state.devices[parent].state not in BLOCKED or own_first, "not a root cause"
         elif incident.kind in (IncidentKind.LINK_DOWN, IncidentKind.LINK_FLAPPING):
             ends = topo.links[incident.root]
             upstream = [d for d in (ends.a_device, ends.b_device) if d != ends.child]
@@ -83,7 +84,12 @@ def check_invariants(topo: Topology, state: HealthState, maintenance: frozenset[
         h = state.devices[dev]
         assert h.in_maintenance == (device_key(dev) in maintenance)
         if node.parent is not None and state.devices[node.parent].state in BLOCKED:
-            assert h.state in (State.UP, State.UNREACHABLE), "judged down behind a failed parent"
+            if h.state is State.DOWN:  # only an outage of its own that began before the parent's
+                parent = state.devices[node.parent]
+                assert h.behind == device_key(node.parent), "judged down behind a failed parent"
+                assert h.since is not None and parent.since is not None and h.since <= parent.since
+            else:
+                assert h.state in (State.UP, State.UNREACHABLE), "judged down behind a failed parent"
         if h.state is State.DOWN:
             assert h.consecutive_failures >= params.failures_to_down
 

@@ -456,3 +456,48 @@ def test_a_child_that_keeps_failing_after_the_parent_is_back_becomes_down() -> N
     run.step(ok("dist", 37))  # ... and dist still up after it
     assert run.dev("c1") is DOWN
     assert set(derive_incidents(TOPO, run.state)) == {"device:c1"}
+
+
+# ------------------------------------------------------------- overlapping faults
+def test_a_child_down_before_its_parent_stays_down_behind_it_and_ends_once() -> None:
+    """c2 dies, then dist: c2's outage is not closed (nobody is told "resolved" while it is dead); it is
+    marked behind dist, and both are incidents of their own. It ends when c2 answers, once."""
+    run = healthy_run()
+    run.step(ok("core", 30), ok("dist", 30), fail("c2", 30))
+    run.step(ok("core", 35), ok("dist", 35), fail("c2", 35))
+    assert run.dev("c2") is DOWN
+    started = run.state.devices["c2"].since
+    take_dist_down(run, start=60)
+    assert run.dev("dist") is DOWN and run.dev("c2") is DOWN and run.dev("c1") is UNREACHABLE
+    assert "device:c2" not in run.moved()
+    assert run.state.devices["c2"].behind == "device:dist" and run.state.devices["c2"].since == started
+    incidents = derive_incidents(TOPO, run.state)
+    assert set(incidents) == {"device:dist", "device:c2"}
+    assert "c2" not in {a.device_id for a in incidents["device:dist"].affected}
+    assert "down before device:dist failed" in incidents["device:c2"].evidence
+    run.step(ok("core", 150), ok("dist", 150), fail("c2", 150))  # dist back, c2 still dead
+    assert run.dev("c2") is DOWN and run.state.devices["c2"].behind is None
+    assert set(derive_incidents(TOPO, run.state)) == {"device:c2"}
+    run.step(ok("core", 180), ok("dist", 180), ok("c2", 180))
+    assert run.dev("c2") is UP and run.moved()["device:c2"] == (DOWN, UP)
+
+
+def test_a_child_down_before_its_uplink_failed_stays_the_one_incident() -> None:
+    run = healthy_run()
+    run.step(ok("dist", 30), fail("c2", 30))
+    run.step(ok("dist", 35), fail("c2", 35))
+    assert run.dev("c2") is DOWN
+    run.step(ok("dist", 60, down=["down-c2"]), fail("c2", 60))  # the dead router's port loses carrier later
+    assert run.link("c2") is DOWN and run.dev("c2") is DOWN
+    assert run.state.devices["c2"].behind == "link:ln-c2"
+    assert set(derive_incidents(TOPO, run.state)) == {"device:c2"}
+
+
+def test_a_device_back_from_an_outage_with_a_fresh_uptime_is_no_reboot_of_its_own() -> None:
+    run = healthy_run()
+    run.step(ok("core", 10), ok("dist", 10, uptime=9_000_000), ok("c1", 10, uptime=9_000_000))
+    take_dist_down(run)  # the district's power fails: everything behind it too
+    ev = run.step(ok("core", 120), ok("dist", 120, uptime=3_000), ok("c1", 121, uptime=2_900))
+    assert run.dev("dist") is UP and run.dev("c1") is UP
+    assert sorted((e.kind, e.key) for e in ev.events) == [
+        ("restarted_in_outage", "device:c1"), ("restarted_in_outage", "device:dist")]
