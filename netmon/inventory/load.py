@@ -21,7 +21,7 @@ from pydantic_core import ErrorDetails
 
 from netmon.inventory import schema as s
 from netmon.inventory.problems import InventoryError, Problem
-from netmon.inventory.yamlsrc import Source, gc_paused, iter_yaml_files, read_yaml
+from netmon.inventory.yamlsrc import Source, gc_paused, inventory_files, read_yaml
 
 SECTION_MODELS: dict[str, type[s.Model]] = {
     "sites": s.Site,
@@ -119,11 +119,10 @@ def load_inventory(path: Path | str) -> Inventory:
 def _load(root: Path) -> Inventory:
     if not root.exists():
         raise InventoryError([Problem(str(root), 1, 1, "", "no such file or folder")])
-    files = list(iter_yaml_files(root))
+    files, problems = inventory_files(root)
     if not files:
-        raise InventoryError([Problem(str(root), 1, 1, "", "no *.yaml files here: nothing to load")])
+        raise InventoryError([*problems, Problem(str(root), 1, 1, "", "no *.yaml files here: nothing to load")])
     base = root if root.is_dir() else root.parent
-    problems: list[Problem] = []
     records: dict[str, list[tuple[Any, Origin]]] = {name: [] for name in TOP_LEVEL}
     broken: set[tuple[str, str]] = set()
     unreadable = False

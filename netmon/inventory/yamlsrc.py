@@ -334,10 +334,41 @@ def _tagged(tag: str, value: str) -> Any:
     return value
 
 
-def iter_yaml_files(path: Path) -> Iterator[Path]:
-    """The inventory files: ``*.yaml``/``*.yml`` directly in ``path`` (sub-folders such as
-    ``scenarios/`` are not inventory), in name order so merges are deterministic."""
-    if path.is_file():
-        yield path
-        return
-    yield from sorted(p for p in path.iterdir() if p.is_file() and p.suffix in (".yaml", ".yml"))
+NOT_INVENTORY = frozenset({"scenarios"})
+"""Sub-folders of the inventory folder that are not inventory (the simulator's scenarios)."""
+
+
+def inventory_files(path: Path) -> tuple[list[Path], list[Problem]]:
+    """The inventory files in ``path``, in name order (merges are deterministic), and a problem for every
+    other entry: nothing in the folder is skipped silently.
+
+    Read: ``*.yaml``/``*.yml`` (symlinks followed; one that cannot be followed is reported when read).
+    Left alone, by rule: hidden entries (``.git``, an editor's swap file) and the ``scenarios/`` folder.
+    Anything else — ``BASE_STATIONS.YAML``, ``notes.txt``, a sub-folder — is an error naming it, because an
+    operator who put it there expects it to count, and a sync without it could delete what it held.
+    """
+    if not path.is_dir():
+        return [path], []
+    files: list[Path] = []
+    problems: list[Problem] = []
+    for entry in sorted(path.iterdir()):
+        name = entry.name
+        if name.startswith(".") or (name in NOT_INVENTORY and entry.is_dir()):
+            continue
+        where = str(entry)
+        if name.endswith((".yaml", ".yml")):
+            if entry.is_dir():
+                problems.append(Problem(where, 1, 1, "", "a folder named like an inventory file; "
+                                        "rename it or move it out of the inventory folder"))
+            else:
+                files.append(entry)  # a dangling or looping symlink fails to read: reported there
+        elif name.lower().endswith((".yaml", ".yml")):
+            problems.append(Problem(where, 1, 1, "", f"not read: inventory files end in lower-case .yaml or "
+                                    f".yml; rename it to {entry.stem}{entry.suffix.lower()}"))
+        elif entry.is_dir():
+            problems.append(Problem(where, 1, 1, "", "a sub-folder is not inventory (only scenarios/ may be "
+                                    "here): move it out of the inventory folder"))
+        else:
+            problems.append(Problem(where, 1, 1, "", "not an inventory file (only *.yaml and *.yml are read): "
+                                    "move it out of the inventory folder, or rename it if it is inventory"))
+    return files, problems
