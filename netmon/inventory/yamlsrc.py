@@ -27,6 +27,7 @@ import yaml
 from yaml.events import (
     AliasEvent,
     DocumentStartEvent,
+    Event,
     MappingEndEvent,
     MappingStartEvent,
     ScalarEvent,
@@ -113,7 +114,8 @@ def _child(node: Node | None, part: int | str) -> Node | None:
     if isinstance(node, MappingNode):
         for key, value in node.value:
             if isinstance(key, ScalarNode) and key.value == part:
-                return value
+                found: Node = value
+                return found
         return None
     if isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
         item: Node = node.value[part]
@@ -241,13 +243,14 @@ class _Builder:
         elif isinstance(event, MappingStartEvent):
             value, size = self._mapping(events)
         elif isinstance(event, AliasEvent):
-            found = self.anchors.get(event.anchor)
+            found = self.anchors.get(event.anchor or "")
             if found is None:  # pragma: no cover - libyaml reports unknown anchors itself
                 self._problem(event, f"unknown alias *{event.anchor}")
                 return None, 1
             self.extra += found[1]
             if self.extra > ALIAS_BUDGET:
-                raise _Refused(Problem(self.file, event.start_mark.line + 1, event.start_mark.column + 1, "",
+                line, col = _position(event)
+                raise _Refused(Problem(self.file, line, col, "",
                                        f"YAML aliases expand to more than {ALIAS_BUDGET:,} extra nodes; "
                                        "refused (an alias bomb?)"))
             return found
@@ -288,8 +291,14 @@ class _Builder:
         return out, size
 
     def _problem(self, event: Any, message: str) -> None:
-        mark = event.start_mark
-        self.problems.append(Problem(self.file, mark.line + 1, mark.column + 1, "", message))
+        line, col = _position(event)
+        self.problems.append(Problem(self.file, line, col, "", message))
+
+
+def _position(event: Event) -> tuple[int, int]:
+    """1-based line and column where ``event`` starts (libyaml always marks events; 1:1 if not)."""
+    mark = event.start_mark
+    return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
 
 
 def _scalar(node: ScalarEvent) -> Any:
