@@ -200,8 +200,8 @@ def build_state(inventory_dir: Path | str = ROOT / "inventory", rounds: int = 3)
                       confirm_after_s=1e9)
     monitor.classes = {"routers": ClassStats(60.0), "base_stations": ClassStats(300.0),
                        "discovery": ClassStats(21_600.0)}
-    monitor.trap_stats = lambda: {"accepted": 12, "dropped_unknown_source": 1,  # type: ignore[attr-defined]
-                                  "dropped_bad_credentials": 0, "dropped_other": 0}
+    monitor.trap_stats = lambda: {"accepted": 12, "dropped_unknown_source": 1, "dropped_bad_credentials": 0,
+                                  "dropped_other": 0}
     faults = _pick_faults(inv, world)
     everyone = [t.device_id for t in targets]
 

@@ -22,11 +22,10 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
-from netmon.collect.icmp import IcmpProber, IcmpResult
+from netmon.collect.icmp import IcmpResult
 from netmon.collect.oids import DEVICE_SPEC, DISCOVERY_SPEC, PollSpec
-from netmon.collect.snmp import SnmpPoller
 from netmon.collect.target import Target
 from netmon.collect.walk import PollResult
 from netmon.health import states as st
@@ -40,6 +39,55 @@ from netmon.inventory.load import Inventory
 log = logging.getLogger("netmon.monitor")
 
 REPROBE_ROUNDS = 6
+
+
+# ------------------------------------------------------------------------------------------ seams
+# What the monitor needs from the rooms around it, and nothing more: the service plugs in the real ones
+# (collect.snmp.SnmpPoller, collect.icmp.IcmpProber, store.history.HistoryWriter, store.facts.FactStore),
+# a test or a benchmark its fakes (tests/unit/test_monitor.py, tests/simulated_monitor.py).
+class Poller(Protocol):
+    """Walks ``spec`` on each target, concurrently; one result per target, in order (never raises for a
+    device that does not answer: its result says so)."""
+
+    async def poll(self, targets: Sequence[Target], spec: PollSpec) -> list[PollResult]: ...
+
+
+class Pinger(Protocol):
+    """ICMP rounds; ``enabled`` False: ``probe`` answers ``{}`` and SNMP alone decides."""
+
+    @property
+    def enabled(self) -> bool: ...
+
+    async def probe(self, hosts: Sequence[str]) -> dict[str, IcmpResult]: ...
+
+
+class OutageHistory(Protocol):
+    """The outage and event history the judgements are written to."""
+
+    @property
+    def open(self) -> Mapping[str, object]:
+        """Keys of the outages open in the database (adopted from a previous run or opened since)."""
+
+    @property
+    def gap_start(self) -> datetime | None:
+        """Last heartbeat of the previous run: outages that ended while netmon was away end here."""
+
+    def event(self, at: datetime, object_type: str, object_id: str, kind: str, detail: str | None) -> None: ...
+
+    def record(self, opened: Iterable[Incident], closed: Iterable[Incident], now: datetime,
+               adopted_ended_at: dict[str, datetime] | None = None) -> None: ...
+
+    def grow(self, still_open: Iterable[Incident]) -> None: ...
+
+    def change_kind(self, incidents: Iterable[Incident]) -> None: ...
+
+
+class FactSink(Protocol):
+    """Where what polling learnt about devices and interfaces is kept."""
+
+    def save(self, observations: Iterable[DeviceObs], known_devices: set[str]) -> int: ...
+
+    def save_hardware(self, hardware: dict[str, Hardware]) -> None: ...
 
 
 @dataclass
@@ -73,14 +121,16 @@ class ClassStats:
 class Monitor:
     inventory: Inventory
     targets: Sequence[Target]
-    poller: SnmpPoller
-    icmp: IcmpProber
+    poller: Poller
+    icmp: Pinger
     params: st.Params = field(default_factory=st.Params)
     confirm_after_s: float = 5.0
     listeners: list[Callable[[str, Incident, datetime], None]] = field(default_factory=list)
     """Called with ("opened" | "changed" | "closed", incident, when) after the history is written."""
-    history: object | None = None  # netmon.store.history.History (kept loose: tests run without a DB)
-    facts: object | None = None  # netmon.store.facts.FactStore
+    history: OutageHistory | None = None
+    facts: FactSink | None = None
+    trap_stats: Callable[[], Mapping[str, int]] | None = None
+    """Trap receiver counters by outcome, for /metrics (set by the service once its receiver runs)."""
 
     topology: Topology = field(init=False)
     health: st.HealthState = field(init=False)
@@ -175,7 +225,7 @@ class Monitor:
                 if hw is not None and target.device_id in self.inventory.devices:
                     found[target.device_id] = hw
         if self.facts is not None:
-            self.facts.save_hardware(found)  # type: ignore[attr-defined]
+            self.facts.save_hardware(found)
 
     # ---------------------------------------------------------------- judging
     def _check(self, obs: DeviceObs) -> st.Check:
@@ -230,11 +280,11 @@ class Monitor:
             if e.kind == "reboot":
                 self.reboots[ident] = self.reboots.get(ident, 0) + 1
             if self.history is not None:
-                self.history.event(e.at, kind, ident, e.kind, e.detail)  # type: ignore[attr-defined]
+                self.history.event(e.at, kind, ident, e.kind, e.detail)
         self._incidents(now, reason)
         if self.facts is not None:
             known = set(self.inventory.devices)
-            self.facts.save(observations, known)  # type: ignore[attr-defined]
+            self.facts.save(observations, known)
         self._schedule_confirmations()
 
     def _incidents(self, now: datetime, reason: str) -> None:
@@ -263,9 +313,9 @@ class Monitor:
         self.incidents = new
         if self.history is not None:
             # a lingering link ends when it came back up, not when the linger ran out
-            self.history.record(opened, [i for i in closed if i.key not in ended], now, ended)  # type: ignore[attr-defined]
-            self.history.grow([*still_open, *changed])  # type: ignore[attr-defined]
-            self.history.change_kind(changed)  # type: ignore[attr-defined]
+            self.history.record(opened, [i for i in closed if i.key not in ended], now, ended)
+            self.history.grow([*still_open, *changed])
+            self.history.change_kind(changed)
         for what, incidents in (("opened", opened), ("changed", changed), ("closed", closed)):
             for inc in incidents:
                 log.warning("INCIDENT %s %s — %s", what.upper(), inc.key, inc.title)
@@ -274,7 +324,7 @@ class Monitor:
                         listener(what, inc, now)
                     except Exception:  # a broken listener must not stop judging
                         log.exception("incident listener failed")
-        if self.ready and self.history is not None and self.history.open:  # type: ignore[attr-defined]
+        if self.ready and self.history is not None and self.history.open:
             self.close_stale_adopted(now, first_pass=False)
 
     def close_stale_adopted(self, now: datetime, first_pass: bool = True) -> None:
@@ -294,7 +344,7 @@ class Monitor:
         tables: dict[str, Mapping[str, st.DeviceHealth | st.LinkHealth]] = {
             "device": self.health.devices, "link": self.health.links, "bts": self.health.base_stations}
         ended: dict[str, datetime] = {}
-        for key in history.open:  # type: ignore[attr-defined]
+        for key in history.open:
             if key in self.incidents:
                 continue
             kind, _, ident = key.partition(":")
@@ -302,11 +352,11 @@ class Monitor:
             if record is not None and record.state is not st.State.UP:
                 continue  # still failing, unreachable or unknown: not over (yet)
             if first_pass or record is None:
-                ended[key] = getattr(history, "gap_start", None) or now
+                ended[key] = history.gap_start or now
             else:
                 ended[key] = record.since or now
         if ended:
-            history.record([], [], now, ended)  # type: ignore[attr-defined]
+            history.record([], [], now, ended)
 
     def _schedule_confirmations(self) -> None:
         """Re-check soon the devices that failed once: N failures in seconds, not in N intervals.

@@ -1,7 +1,7 @@
 """Outage history and availability reports: ``netmon outages`` and ``netmon report availability``.
 
 The computation is pure (plain records in, plain records out, every time an aware UTC datetime) so it
-can be tested with hand-built rows; :func:`load` reads those records from the database and
+can be tested with hand-built rows; :func:`netmon.store.history.read_history` reads those records and
 :func:`register` adds the two commands to the typer app.
 
 Availability of a site over a period:
@@ -30,19 +30,18 @@ import csv
 import io
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from netmon.health.maintenance import maintenance_intervals
 from netmon.inventory.text import match_districts
-
-if TYPE_CHECKING:
-    from sqlalchemy import Engine
+from netmon.store.records import HistoryRecords, OutageRow, Run, SiteInfo
 
 Interval = tuple[datetime, datetime]
 GroupBy = Literal["site", "district", "kind", "level"]
@@ -53,46 +52,6 @@ RUN_GRACE_S = 120.0
 
 
 # -------------------------------------------------------------------------------------- records
-@dataclass(frozen=True, slots=True)
-class OutageRow:
-    id: int
-    object_type: str  # device / link / base_station
-    object_id: str
-    site_id: str | None
-    kind: str
-    root_cause: str
-    affected: tuple[str, ...]
-    detected_by: str
-    started_at: datetime
-    ended_at: datetime | None = None
-    duration_s: float | None = None
-    root_sites: tuple[str, ...] = ()
-    """Sites whose maintenance excuses this outage (its site; for a link, the sites of both ends)."""
-    district: str | None = None
-    """District code of the root (for filtering and listing)."""
-
-    def until(self, now: datetime) -> datetime:
-        return self.ended_at if self.ended_at is not None else now
-
-
-@dataclass(frozen=True, slots=True)
-class SiteInfo:
-    id: str
-    name: str
-    kind: str
-    level: str
-    district: str | None = None
-    """District code."""
-    district_name: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Run:
-    started_at: datetime
-    heartbeat_at: datetime
-    stopped_at: datetime | None = None
-
-
 @dataclass(frozen=True, slots=True)
 class SiteAvailability:
     site: SiteInfo
@@ -135,11 +94,6 @@ class GroupAvailability:
 
 
 # ------------------------------------------------------------------------------------ intervals
-def utc(at: datetime) -> datetime:
-    """Aware UTC (the database hands SQLite datetimes back naive; they were stored as UTC)."""
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-
-
 def merge(intervals: Iterable[Interval]) -> list[Interval]:
     """Sorted, non-empty, non-overlapping."""
     out: list[Interval] = []
@@ -402,82 +356,18 @@ def to_csv(rows: Sequence[Mapping[str, str]], columns: Sequence[str]) -> str:
     return buf.getvalue()
 
 
-# ------------------------------------------------------------------------------------ database
-@dataclass
-class History:
-    """Everything the reports read, loaded once from the database."""
-
-    sites: dict[str, SiteInfo] = field(default_factory=dict)
-    outages: list[OutageRow] = field(default_factory=list)
-    runs: list[Run] = field(default_factory=list)
-    windows: list[Any] = field(default_factory=list)  # schema.Maintenance
-    site_devices: dict[str, set[str]] = field(default_factory=dict)
-    districts: dict[str, str] = field(default_factory=dict)  # code -> name
-    province: str = ""
-
-    def maintenance(self, start: datetime, end: datetime) -> dict[str, list[Interval]]:
-        """Site id → the maintenance intervals covering it (windows listing the site or one of its devices)."""
-        from netmon.health.maintenance import maintenance_intervals
-
-        out: dict[str, list[Interval]] = {}
-        for w in self.windows:
-            spans = maintenance_intervals(w, start, end)
-            if not spans:
-                continue
-            covered = set(w.sites) | {s for s, devs in self.site_devices.items() if devs & set(w.devices)}
-            for site in covered:
-                out.setdefault(site, []).extend(spans)
-        return {k: merge(v) for k, v in out.items()}
-
-
-def load(engine: Engine) -> History:
-    from sqlalchemy import select
-
-    from netmon.inventory import schema as s
-    from netmon.store import models as m
-
-    h = History()
-    with engine.connect() as conn:
-        def rows(model: Any) -> list[Any]:
-            return list(conn.execute(select(model.__table__)))
-
-        for u in rows(m.Unit):
-            if u.level == "district":
-                h.districts[u.code] = u.name
-            elif u.level == "province":
-                h.province = u.name
-        for st in rows(m.Site):
-            h.sites[st.id] = SiteInfo(st.id, st.name, st.kind, st.level, st.district,
-                                      h.districts.get(st.district) if st.district else None)
-        device_site: dict[str, str] = {}
-        for d in rows(m.Device):
-            device_site[d.id] = d.site
-            h.site_devices.setdefault(d.site, set()).add(d.id)
-        link_sites = {ln.id: tuple(dict.fromkeys(device_site[x] for x in (ln.a_device, ln.b_device)
-                                                 if x in device_site)) for ln in rows(m.Link)}
-        bts_district = {b.id: b.district for b in rows(m.BaseStation)}
-        outages = m.Outage.__table__  # type: ignore[attr-defined]
-        for o in conn.execute(select(outages).order_by(outages.c.id)):
-            roots: tuple[str, ...] = ()
-            if o.object_type == "link":
-                roots = link_sites.get(o.object_id, ())
-            elif o.object_type == "device" and o.object_id in device_site:
-                roots = (device_site[o.object_id],)
-            if o.site_id:
-                roots = tuple(dict.fromkeys((*roots, o.site_id)))
-            district = (h.sites[o.site_id].district if o.site_id in h.sites
-                        else bts_district.get(o.object_id) if o.object_type == "base_station" else None)
-            h.outages.append(OutageRow(
-                id=o.id, object_type=o.object_type, object_id=o.object_id, site_id=o.site_id, kind=o.kind,
-                root_cause=o.root_cause, affected=tuple(o.affected or ()), detected_by=o.detected_by,
-                started_at=utc(o.started_at), ended_at=utc(o.ended_at) if o.ended_at else None,
-                duration_s=o.duration_s, root_sites=roots, district=district,
-            ))
-        h.runs = [Run(utc(r.started_at), utc(r.heartbeat_at), utc(r.stopped_at) if r.stopped_at else None)
-                  for r in rows(m.MonitorRun)]
-        for w in rows(m.Maintenance):
-            h.windows.append(s.Maintenance.model_validate({"id": w.id, "description": w.description, **w.spec}))
-    return h
+# ------------------------------------------------------------------------------------ maintenance
+def site_maintenance(h: HistoryRecords, start: datetime, end: datetime) -> dict[str, list[Interval]]:
+    """Site id → the maintenance intervals covering it (windows listing the site or one of its devices)."""
+    out: dict[str, list[Interval]] = {}
+    for w in h.windows:
+        spans = maintenance_intervals(w, start, end)
+        if not spans:
+            continue
+        covered = set(w.sites) | {s for s, devs in h.site_devices.items() if devs & set(w.devices)}
+        for site in covered:
+            out.setdefault(site, []).extend(spans)
+    return {k: merge(v) for k, v in out.items()}
 
 
 def district_codes(districts: Mapping[str, str], text: str) -> set[str]:
@@ -504,14 +394,15 @@ FormatOpt = Annotated[str, typer.Option("--format", help="table or csv.")]
 TzOpt = Annotated[str, typer.Option("--tz", help="Time zone of dates and month boundaries.")]
 
 
-def _history(database: str | None) -> History:
+def _history(database: str | None) -> HistoryRecords:
     from netmon.settings import get_settings
     from netmon.store.db import make_engine, upgrade
+    from netmon.store.history import read_history
 
     engine = make_engine(database or get_settings().database_url)
     try:
         upgrade(engine)
-        return load(engine)
+        return read_history(engine)
     finally:
         engine.dispose()
 
@@ -582,7 +473,7 @@ def availability_command(
         raise typer.Exit(2) from None
     h = _history(database)
     grouping: GroupBy = by
-    groups = availability(h.sites.values(), h.outages, period, h.runs, h.maintenance(*period), datetime.now(UTC),
+    groups = availability(h.sites.values(), h.outages, period, h.runs, site_maintenance(h, *period), datetime.now(UTC),
                           by=grouping, province=h.province)
     _emit(availability_rows(groups), AVAILABILITY_COLUMNS, fmt, f"Availability {month} by {by}")
     if fmt == "table":
@@ -601,16 +492,15 @@ def register(app: typer.Typer) -> None:
 
 __all__ = [
     "GroupAvailability",
-    "History",
     "OutageRow",
     "Run",
     "SiteAvailability",
     "SiteInfo",
     "availability",
-    "load",
     "monitored_intervals",
     "month_period",
     "register",
     "select_outages",
     "site_availability",
+    "site_maintenance",
 ]

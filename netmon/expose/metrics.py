@@ -779,7 +779,7 @@ class MonitorCollector(Collector):
         ready = _Family("netmon_ready", "1 once the first full poll is done.", "gauge")
         ready.add((), 1 if m.ready else 0)
         out += [duration, cyc, lag, interval, last, ready]
-        extra = getattr(m, "trap_stats", None)
+        extra = m.trap_stats
         if extra is not None:
             traps = _Family("netmon_traps", "SNMP traps by outcome.", "counter", ("outcome",))
             for outcome, n in extra().items():
