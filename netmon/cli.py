@@ -77,7 +77,7 @@ def sync(
     database: Annotated[str | None, typer.Option(help="Database URL (default: NETMON_DATABASE_URL).")] = None,
 ) -> None:
     """Make the database match the inventory, in one transaction (refused when validation fails)."""
-    from netmon.inventory import sync as syncer
+    from netmon.store import sync as syncer
     from netmon.store.db import make_engine, upgrade
 
     inv = _load_or_exit(path)  # before the database is even opened: a bad inventory changes nothing
@@ -280,9 +280,9 @@ def run(
     import asyncio
     import logging
 
-    from netmon.inventory import sync as syncer
     from netmon.secrets import SecretError
     from netmon.service import run_service
+    from netmon.store import sync as syncer
     from netmon.store.db import make_engine, upgrade
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",

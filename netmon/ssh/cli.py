@@ -21,10 +21,10 @@ from rich.table import Table
 from typer.core import TyperArgument, TyperGroup
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
 
     from netmon.inventory.load import Inventory
     from netmon.ssh.backup import RunReport
+    from netmon.store.db import Engine
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -213,7 +213,8 @@ def backup_diff(
     database: DatabaseOpt = None,
 ) -> None:
     """Unified diff between two stored versions of a device's configuration."""
-    from netmon.ssh.backup import unified_diff, version_at, version_before
+    from netmon.ssh.backup import unified_diff
+    from netmon.store.backups import version_at, version_before
 
     engine = _engine(database)
     new = version_at(engine, device_id, _when(until, "--to"))
@@ -239,7 +240,7 @@ def backup_show(
     database: DatabaseOpt = None,
 ) -> None:
     """Print a stored configuration (the latest, or the one in force at --at)."""
-    from netmon.ssh.backup import version_at
+    from netmon.store.backups import version_at
 
     engine = _engine(database)
     version = version_at(engine, device_id, _when(at, "--at"))
@@ -256,7 +257,7 @@ def backup_history(
     database: DatabaseOpt = None,
 ) -> None:
     """List the stored versions of a device's configuration."""
-    from netmon.ssh.backup import versions
+    from netmon.store.backups import versions
 
     rows = versions(_engine(database), device_id)
     if not rows:
@@ -274,10 +275,8 @@ def inventory_show(
     database: DatabaseOpt = None,
 ) -> None:
     """One device: its inventory record, the facts learnt from it, and its last configuration backup."""
-    from sqlalchemy import select
-
-    from netmon.ssh.backup import versions
-    from netmon.store import models as m
+    from netmon.store.backups import versions
+    from netmon.store.facts import device_facts
 
     inv = _load(path)
     device = inv.devices.get(device_id)
@@ -287,9 +286,7 @@ def inventory_show(
     site = inv.sites.get(device.site)
     district = inv.districts.get(site.district) if site and site.district else None
     engine = _engine(database)
-    table_ = m.Device.__table__  # type: ignore[attr-defined]
-    with engine.connect() as conn:
-        row = conn.execute(select(table_).where(table_.c.id == device_id)).first()
+    row = device_facts(engine, device_id)
     history = versions(engine, device_id)
 
     table = Table("", "", title=f"{device.id}", show_header=False, title_justify="left")

@@ -226,9 +226,9 @@ def db(tmp_path: Path) -> str:
     """The mini inventory synced into a SQLite database, with a hand-written history for November 2024."""
     from sqlalchemy import insert
 
-    from netmon.inventory import sync as syncer
     from netmon.inventory.load import load_inventory
     from netmon.store import models as m
+    from netmon.store import sync as syncer
     from netmon.store.db import make_engine, upgrade
 
     inv_dir = tmp_path / "inv"
