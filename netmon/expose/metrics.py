@@ -77,7 +77,7 @@ from netmon.health.states import State
 
 if TYPE_CHECKING:
     from netmon.collect.icmp import IcmpResult
-    from netmon.health.interpret import DeviceObs
+    from netmon.health.observation import DeviceObs
     from netmon.health.rates import CounterName, RateResult
     from netmon.monitor import Monitor
 

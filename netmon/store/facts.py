@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine, bindparam, insert, select, update
 
-from netmon.health.interpret import DeviceObs, Hardware
+from netmon.health.observation import DeviceObs, Hardware
 from netmon.store import models as m
 from netmon.store.models import table
 
