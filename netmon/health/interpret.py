@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from netmon.collect import oids as o
+from netmon import mib as o
 from netmon.health.observation import DeviceObs, Hardware, InterfaceObs
 
 __all__ = ["Cell", "DeviceObs", "Hardware", "InterfaceObs", "Walked", "chassis", "interpret"]

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from netmon import mib as o
 from netmon.collect import ber
-from netmon.collect import oids as o
 from netmon.collect.icmp import IcmpResult
 from netmon.collect.oids import DEVICE_SPEC, PollSpec
 from netmon.collect.target import Target
