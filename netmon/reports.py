@@ -1,8 +1,8 @@
-"""Outage history and availability reports: ``netmon outages`` and ``netmon report availability``.
+"""Outage history and availability reports, behind ``netmon outages`` and ``netmon report availability``.
 
 The computation is pure (plain records in, plain records out, every time an aware UTC datetime) so it
 can be tested with hand-built rows; :func:`netmon.store.history.read_history` reads those records and
-:func:`register` adds the two commands to the typer app.
+:mod:`netmon.cli.reports` holds the two commands.
 
 Availability of a site over a period:
 
@@ -28,19 +28,13 @@ from __future__ import annotations
 
 import csv
 import io
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Annotated, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-import typer
-from rich.console import Console
-from rich.table import Table
-
 from netmon.health.maintenance import maintenance_intervals
-from netmon.inventory.text import match_districts
 from netmon.store.records import HistoryRecords, OutageRow, Run, SiteInfo
 
 Interval = tuple[datetime, datetime]
@@ -293,7 +287,7 @@ def select_outages(
 
 
 # ------------------------------------------------------------------------------------ formatting
-def _minutes(s: float | None) -> str:
+def minutes(s: float | None) -> str:
     return "—" if s is None else f"{s / 60:.1f}"
 
 
@@ -321,10 +315,10 @@ OUTAGE_COLUMNS = ("id", "started", "ended", "duration", "kind", "object", "site"
 def availability_rows(groups: Iterable[GroupAvailability]) -> list[dict[str, str]]:
     return [{
         "group": g.label, "sites": str(g.sites), "availability_pct": _pct(g.availability),
-        "observed_h": f"{g.observed_s / 3600:.1f}", "own_down_min": _minutes(g.own_down_s),
-        "unreachable_min": _minutes(g.unreachable_s), "outages": str(g.outages),
-        "unreachable_outages": str(g.unreachable_outages), "mttr_min": _minutes(g.mttr_s),
-        "maintenance_min": _minutes(g.maintenance_s), "gap_min": _minutes(g.gap_s),
+        "observed_h": f"{g.observed_s / 3600:.1f}", "own_down_min": minutes(g.own_down_s),
+        "unreachable_min": minutes(g.unreachable_s), "outages": str(g.outages),
+        "unreachable_outages": str(g.unreachable_outages), "mttr_min": minutes(g.mttr_s),
+        "maintenance_min": minutes(g.maintenance_s), "gap_min": minutes(g.gap_s),
     } for g in groups]
 
 
@@ -370,11 +364,6 @@ def site_maintenance(h: HistoryRecords, start: datetime, end: datetime) -> dict[
     return {k: merge(v) for k, v in out.items()}
 
 
-def district_codes(districts: Mapping[str, str], text: str) -> set[str]:
-    """GSO code or (part of) the name, without diacritics: ``cau ngang`` finds ``Huyện Cầu Ngang``."""
-    return match_districts(districts, text)
-
-
 def parse_since(text: str, tz: str = DEFAULT_TZ) -> datetime:
     """``YYYY-MM-DD`` (midnight in ``tz``) or an ISO datetime (``tz`` when it has no offset)."""
     try:
@@ -386,110 +375,6 @@ def parse_since(text: str, tz: str = DEFAULT_TZ) -> datetime:
     return at.astimezone(UTC)
 
 
-# ------------------------------------------------------------------------------------ CLI
-_out = Console(highlight=False)
-_err = Console(stderr=True, highlight=False)
-DatabaseOpt = Annotated[str | None, typer.Option(help="Database URL (default: NETMON_DATABASE_URL).")]
-FormatOpt = Annotated[str, typer.Option("--format", help="table or csv.")]
-TzOpt = Annotated[str, typer.Option("--tz", help="Time zone of dates and month boundaries.")]
-
-
-def _history(database: str | None) -> HistoryRecords:
-    from netmon.settings import get_settings
-    from netmon.store.db import make_engine, upgrade
-    from netmon.store.history import read_history
-
-    engine = make_engine(database or get_settings().database_url)
-    try:
-        upgrade(engine)
-        return read_history(engine)
-    finally:
-        engine.dispose()
-
-
-def _check_format(fmt: str) -> None:
-    if fmt not in ("table", "csv"):
-        _err.print("--format must be table or csv", markup=False)
-        raise typer.Exit(2)
-
-
-def _emit(rows: list[dict[str, str]], columns: Sequence[str], fmt: str, title: str) -> None:
-    if fmt == "csv":
-        sys.stdout.write(to_csv(rows, columns))
-        return
-    table = Table(*columns, title=title)
-    for row in rows:
-        table.add_row(*(row[c] for c in columns))
-    _out.print(table)
-
-
-def outages_command(
-    open_only: Annotated[bool, typer.Option("--open", help="Only outages still open.")] = False,
-    since: Annotated[str | None, typer.Option(help="Still open at or after this date (YYYY-MM-DD or ISO).")] = None,
-    district: Annotated[str | None, typer.Option(help="District GSO code or (part of) its name.")] = None,
-    fmt: FormatOpt = "table",
-    database: DatabaseOpt = None,
-    tz: TzOpt = DEFAULT_TZ,
-) -> None:
-    """List outages (newest first): one row per root cause, with the sites it made unreachable."""
-    _check_format(fmt)
-    try:
-        since_at = parse_since(since, tz) if since else None
-    except ValueError as exc:
-        _err.print(str(exc), markup=False)
-        raise typer.Exit(2) from None
-    h = _history(database)
-    codes = None
-    if district:
-        codes = district_codes(h.districts, district)
-        if not codes:
-            _err.print(f"no district matches {district!r}", markup=False)
-            raise typer.Exit(2)
-    chosen = select_outages(h.outages, open_only=open_only, since=since_at, districts=codes,
-                            site_district={k: v.district for k, v in h.sites.items()})
-    rows = outage_rows(chosen, h.districts, tz, datetime.now(UTC), csv_mode=fmt == "csv")
-    columns = OUTAGE_COLUMNS if fmt == "csv" else tuple(c for c in OUTAGE_COLUMNS if c != "detected_by")
-    _emit(rows, columns, fmt, "Outages")
-    if fmt == "table":
-        _out.print(f"{len(rows)} outage(s), {sum(1 for o in chosen if o.ended_at is None)} open")
-
-
-def availability_command(
-    month: Annotated[str, typer.Option(help="YYYY-MM")],
-    by: Annotated[str, typer.Option(help="site, district, kind or level.")] = "site",
-    fmt: FormatOpt = "table",
-    database: DatabaseOpt = None,
-    tz: TzOpt = DEFAULT_TZ,
-) -> None:
-    """Availability %, outage count and MTTR per group for one month (maintenance and monitoring gaps excluded)."""
-    _check_format(fmt)
-    if by not in GROUPINGS:
-        _err.print(f"--by must be one of {', '.join(GROUPINGS)}", markup=False)
-        raise typer.Exit(2)
-    try:
-        period = month_period(month, tz)
-    except ValueError as exc:
-        _err.print(str(exc), markup=False)
-        raise typer.Exit(2) from None
-    h = _history(database)
-    grouping: GroupBy = by
-    groups = availability(h.sites.values(), h.outages, period, h.runs, site_maintenance(h, *period), datetime.now(UTC),
-                          by=grouping, province=h.province)
-    _emit(availability_rows(groups), AVAILABILITY_COLUMNS, fmt, f"Availability {month} by {by}")
-    if fmt == "table":
-        gap = max((g.gap_s for g in groups), default=0.0)
-        _out.print(f"monitoring gaps in the period: {_minutes(gap)} min (counted neither up nor down); "
-                   "own = root at the site, unreachable = behind a failed parent")
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``netmon outages`` and ``netmon report availability`` to the netmon typer app."""
-    app.command("outages")(outages_command)
-    report_app = typer.Typer(help="Reports over the outage history.", no_args_is_help=True)
-    report_app.command("availability")(availability_command)
-    app.add_typer(report_app, name="report")
-
-
 __all__ = [
     "GroupAvailability",
     "OutageRow",
@@ -499,7 +384,6 @@ __all__ = [
     "availability",
     "monitored_intervals",
     "month_period",
-    "register",
     "select_outages",
     "site_availability",
     "site_maintenance",

@@ -338,10 +338,10 @@ def test_host_keys_are_checked(fake: FakeNos, tmp_path: Path, host_key: tuple[Pa
 
 # ------------------------------------------------------------------------------------------------ CLI
 def test_cli_backup_show_diff_and_inventory_show(env: Path, fake: FakeNos, tmp_path: Path) -> None:
-    from netmon.cli import app, inventory_app
-    from netmon.ssh.cli import register
+    from netmon.cli import app
+    from netmon.cli.backup import register
 
-    register(app, inventory_app)
+    register(app)
     runner = CliRunner()
     inv_dir = tmp_path / "inv"
     inventory(tmp_path, good_hosts(fake))
