@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from netmon.inventory.problems import Problem
 
 if TYPE_CHECKING:
-    from netmon.inventory.load import Inventory, Origin
+    from netmon.inventory.model import Inventory, Origin
 
 
 def cross_check(inv: Inventory) -> list[Problem]:
