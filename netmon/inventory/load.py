@@ -17,11 +17,12 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from netmon.gcpause import gc_paused
 from netmon.inventory import schema as s
 from netmon.inventory.model import Inventory, Origin, render_loc
 from netmon.inventory.problems import InventoryError, Problem
 from netmon.inventory.validate import cross_check
-from netmon.inventory.yamlsrc import Source, gc_paused, iter_yaml_files, read_yaml
+from netmon.inventory.yamlsrc import Source, iter_yaml_files, read_yaml
 
 __all__ = ["SECTION_MODELS", "Inventory", "load_inventory"]  # Inventory: defined in inventory.model
 
