@@ -90,9 +90,9 @@ def select_devices(inv: Inventory, devices: list[str] | None, district: str | No
 def _run(inv: Inventory, engine: Engine, ids: list[str] | None, *, config: bool, facts: bool,
          concurrency: int | None) -> RunReport:
     from netmon.ssh.backup import run_backups
-    from netmon.ssh.session import targets_from_inventory
+    from netmon.ssh.session import ssh_targets
 
-    targets, errors = targets_from_inventory(inv, ids)
+    targets, errors = ssh_targets(inv, ids)
     if not targets and not errors:
         err.print("no device with an ssh_profile to work on")
         raise typer.Exit(1)

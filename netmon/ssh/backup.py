@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from netmon.ssh import scrub
 from netmon.ssh.facts import Facts, collect_facts, save_facts
-from netmon.ssh.session import DeviceError, Outcome, Session, SshSettings, Target, run_sessions
+from netmon.ssh.session import DeviceError, Outcome, Session, SshSettings, SshTarget, run_sessions
 from netmon.store.backups import Version, store_config
 
 if TYPE_CHECKING:
@@ -173,7 +173,7 @@ class RunReport:
 
 async def run_backups(
     engine: Engine,
-    targets: Iterable[Target],
+    targets: Iterable[SshTarget],
     errors: Iterable[DeviceError] = (),
     *,
     config: bool = True,
@@ -188,7 +188,7 @@ async def run_backups(
     """
     started = time.monotonic()
     results: list[DeviceResult] = [DeviceResult(e.device_id, "failed", e) for e in errors]
-    todo: list[Target] = []
+    todo: list[SshTarget] = []
     for target in targets:
         if config and not facts and not supported(target.platform):
             results.append(DeviceResult(target.device_id, "failed", target.error(
@@ -243,9 +243,9 @@ async def backup_job(inventory: Inventory, engine: Engine, device_ids: Iterable[
 
     Never raises for a device's failure (each is logged and in the report).
     """
-    from netmon.ssh.session import targets_from_inventory
+    from netmon.ssh.session import ssh_targets
 
-    targets, errors = targets_from_inventory(inventory, device_ids)
+    targets, errors = ssh_targets(inventory, device_ids)
     report = await run_backups(engine, targets, errors)
     log.info("config backup: %s", report.summary())
     return report

@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 from netmon.inventory.load import Inventory, load_inventory
 from netmon.ssh import backup
 from netmon.ssh.backup import backup_job, run_backups
-from netmon.ssh.session import SshSettings, targets_from_inventory
+from netmon.ssh.session import SshSettings, ssh_targets
 from netmon.store import backups
 from netmon.store import models as m
 from netmon.store import sync as syncer
@@ -280,7 +280,7 @@ def test_wrong_credentials_name_the_device_and_never_the_password(
     bad = next(h for h in fake.hosts if h.name == "rt-badpw")
     inv = inventory(tmp_path, [fake.hosts[0], bad])
     caplog.set_level(logging.DEBUG)  # netmiko and paramiko at their most talkative
-    report = asyncio.run(run_backups(fresh_engine(tmp_path), *targets_from_inventory(inv), config=False))
+    report = asyncio.run(run_backups(fresh_engine(tmp_path), *ssh_targets(inv), config=False))
     by_id = {r.device_id: r for r in report.results}
     assert by_id["rt-ios"].error is None
     error = by_id["rt-badpw"].error
@@ -295,7 +295,7 @@ def test_unresolvable_secret_fails_only_that_device(env: Path, fake: FakeNos, tm
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     inv = inventory(tmp_path, good_hosts(fake))
     monkeypatch.delenv(PASSWORD_ENV)
-    targets, errors = targets_from_inventory(inv, ["rt-ios", "nope"])
+    targets, errors = ssh_targets(inv, ["rt-ios", "nope"])
     assert targets == []
     assert [(e.device_id, e.kind) for e in errors] == [("nope", "unknown"), ("rt-ios", "credentials")]
     assert f"environment variable {PASSWORD_ENV} is not set" in str(errors[1])
@@ -303,7 +303,7 @@ def test_unresolvable_secret_fails_only_that_device(env: Path, fake: FakeNos, tm
 
 # ------------------------------------------------------------------------------------------ host keys
 def _facts_only(inv: Inventory, tmp_path: Path, **settings: Any) -> backup.RunReport:
-    return asyncio.run(run_backups(fresh_engine(tmp_path), *targets_from_inventory(inv, ["rt-ios"]), config=False,
+    return asyncio.run(run_backups(fresh_engine(tmp_path), *ssh_targets(inv, ["rt-ios"]), config=False,
                                    settings=SshSettings(**settings)))
 
 
