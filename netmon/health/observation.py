@@ -9,7 +9,7 @@ and the exposition.  Immutable: a new poll makes a new observation, so a reader 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Final, Literal, TypeAlias
+from typing import Final, Literal, TypeAlias, get_args
 
 from netmon.serial import serial
 
@@ -25,16 +25,8 @@ CounterName: TypeAlias = Literal[
     "in_discards",
     "out_discards",
 ]
-COUNTERS: Final[tuple[CounterName, ...]] = (
-    "in_octets",
-    "out_octets",
-    "in_packets",
-    "out_packets",
-    "in_errors",
-    "out_errors",
-    "in_discards",
-    "out_discards",
-)
+COUNTERS: Final[tuple[CounterName, ...]] = get_args(CounterName)
+"""The counter names, in order."""
 ALWAYS_32: Final[frozenset[CounterName]] = frozenset({"in_errors", "out_errors", "in_discards", "out_discards"})
 """Counters IF-MIB has no 64-bit (HC) version of."""
 
