@@ -35,10 +35,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 import paramiko  # noqa: E402
 from sshfake import PASSWORD, FakeHost, FakeNos, free_ports, write_netmon_inventory  # noqa: E402
 
-from netmon.inventory import sync as syncer  # noqa: E402
 from netmon.inventory.load import load_inventory  # noqa: E402
 from netmon.ssh.backup import RunReport, run_backups  # noqa: E402
-from netmon.ssh.session import DEFAULT_CONCURRENCY, SshSettings, targets_from_inventory  # noqa: E402
+from netmon.ssh.session import DEFAULT_CONCURRENCY, SshSettings, ssh_targets  # noqa: E402
+from netmon.store import sync as syncer  # noqa: E402
 from netmon.store.db import make_engine, upgrade  # noqa: E402
 
 MIX = (("cisco_ios", 60), ("arista_eos", 25), ("juniper_junos", 15))
@@ -100,7 +100,7 @@ def main() -> None:
         engine = make_engine(f"sqlite:///{work / 'netmon.db'}")
         upgrade(engine)
         syncer.apply(engine, syncer.plan(engine, inv))
-        targets, errors = targets_from_inventory(inv)
+        targets, errors = ssh_targets(inv)
         for label in ("first", "nightly"):
             sim_before = sum(cpu_seconds(s.proc.pid) for s in sims if s.proc)
             cpu_before = time.process_time()

@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, str(ROOT))
 
-from netmon.inventory import sync as syncer  # noqa: E402
 from netmon.inventory.load import load_inventory  # noqa: E402
+from netmon.store import sync as syncer  # noqa: E402
 from netmon.store.db import make_engine, upgrade  # noqa: E402
 
 VALIDATE_TARGET_S = 2.0

@@ -235,10 +235,10 @@ def _view(service: Any, started: float) -> Group:
 
 # ------------------------------------------------------------------------ run
 async def run_demo(cfg: DemoConfig, console: Console) -> int:
-    from netmon.inventory import sync as syncer
     from netmon.inventory.load import load_inventory
     from netmon.service import Service
     from netmon.sim.netns import enter_private_netns, in_private_netns
+    from netmon.store import sync as syncer
     from netmon.store.db import make_engine, upgrade
 
     log = Log(echo=cfg.headless, console=console)

@@ -1,17 +1,19 @@
-"""The monitoring core: poll → interpret → judge → record, for one batch of devices at a time.
+"""The monitoring core: probe → judge → record, for one batch of devices at a time.
 
 The scheduler (:mod:`netmon.service`) decides *when* a batch runs; this module
 decides what a batch means.  All judgement is in ``health/`` (pure); here is
 only the glue and the state the exporter reads:
 
-* a batch of SNMP polls and ICMP rounds becomes :class:`~netmon.health.states.Check` s;
-* :func:`~netmon.health.states.evaluate` judges them; when it asks for fresh
-  re-probes of parents, they are polled at once and judged again (bounded);
+* a batch of SNMP polls and ICMP rounds (``collect/``, through the :class:`Poller`
+  and :class:`Pinger` seams) goes to :func:`~netmon.health.judge.judge` in one piece:
+  interpretation, counter rates, checks and the evaluation;
+* when the evaluation asks for fresh re-probes of parents, they are polled at once
+  and judged again (bounded);
 * a device that failed once but is not yet ``down`` is re-checked after
   ``confirm_after_s`` instead of a whole interval, so an outage is confirmed fast;
-* incidents are diffed and written to the outage history; reboots become events;
-* counters go through :class:`~netmon.health.rates.CounterTracker` so the
-  exported counters never spike.
+* the outcome is recorded: the state /metrics reads, incidents diffed and written
+  to the outage history (:class:`OutageHistory`), reboots as events, facts
+  (:class:`FactSink`).
 """
 
 from __future__ import annotations
@@ -22,24 +24,74 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
-from netmon.collect.icmp import IcmpProber, IcmpResult
+from netmon.collect.icmp import IcmpResult
 from netmon.collect.oids import DEVICE_SPEC, DISCOVERY_SPEC, PollSpec
-from netmon.collect.snmp import SnmpPoller
 from netmon.collect.target import Target
 from netmon.collect.walk import PollResult
 from netmon.health import states as st
 from netmon.health.incidents import Incident, derive_incidents, diff_incidents
-from netmon.health.interpret import DeviceObs, Hardware, chassis, interpret
+from netmon.health.interpret import chassis
+from netmon.health.judge import Judgement, judge
 from netmon.health.maintenance import maintenance_targets
-from netmon.health.rates import CounterSnapshot, CounterTracker, InterfaceCounters, RateResult
+from netmon.health.observation import DeviceObs, Hardware
+from netmon.health.rates import CounterTracker, RateResult
 from netmon.health.topology import Topology, topology_from_inventory
 from netmon.inventory.load import Inventory
 
 log = logging.getLogger("netmon.monitor")
 
 REPROBE_ROUNDS = 6
+
+
+# ------------------------------------------------------------------------------------------ seams
+# What the monitor needs from the rooms around it, and nothing more: the service plugs in the real ones
+# (collect.snmp.SnmpPoller, collect.icmp.IcmpProber, store.history.HistoryWriter, store.facts.FactStore),
+# a test or a benchmark its fakes (tests/unit/test_monitor.py, tests/simulated_monitor.py).
+class Poller(Protocol):
+    """Walks ``spec`` on each target, concurrently; one result per target, in order (never raises for a
+    device that does not answer: its result says so)."""
+
+    async def poll(self, targets: Sequence[Target], spec: PollSpec) -> list[PollResult]: ...
+
+
+class Pinger(Protocol):
+    """ICMP rounds; ``enabled`` False: ``probe`` answers ``{}`` and SNMP alone decides."""
+
+    @property
+    def enabled(self) -> bool: ...
+
+    async def probe(self, hosts: Sequence[str]) -> dict[str, IcmpResult]: ...
+
+
+class OutageHistory(Protocol):
+    """The outage and event history the judgements are written to."""
+
+    @property
+    def open(self) -> Mapping[str, object]:
+        """Keys of the outages open in the database (adopted from a previous run or opened since)."""
+
+    @property
+    def gap_start(self) -> datetime | None:
+        """Last heartbeat of the previous run: outages that ended while netmon was away end here."""
+
+    def event(self, at: datetime, object_type: str, object_id: str, kind: str, detail: str | None) -> None: ...
+
+    def record(self, opened: Iterable[Incident], closed: Iterable[Incident], now: datetime,
+               adopted_ended_at: dict[str, datetime] | None = None) -> None: ...
+
+    def grow(self, still_open: Iterable[Incident]) -> None: ...
+
+    def change_kind(self, incidents: Iterable[Incident]) -> None: ...
+
+
+class FactSink(Protocol):
+    """Where what polling learnt about devices and interfaces is kept."""
+
+    def save(self, observations: Iterable[DeviceObs], known_devices: set[str]) -> int: ...
+
+    def save_hardware(self, hardware: dict[str, Hardware]) -> None: ...
 
 
 @dataclass
@@ -73,14 +125,16 @@ class ClassStats:
 class Monitor:
     inventory: Inventory
     targets: Sequence[Target]
-    poller: SnmpPoller
-    icmp: IcmpProber
+    poller: Poller
+    icmp: Pinger
     params: st.Params = field(default_factory=st.Params)
     confirm_after_s: float = 5.0
     listeners: list[Callable[[str, Incident, datetime], None]] = field(default_factory=list)
     """Called with ("opened" | "changed" | "closed", incident, when) after the history is written."""
-    history: object | None = None  # netmon.store.history.History (kept loose: tests run without a DB)
-    facts: object | None = None  # netmon.store.facts.FactStore
+    history: OutageHistory | None = None
+    facts: FactSink | None = None
+    trap_stats: Callable[[], Mapping[str, int]] | None = None
+    """Trap receiver counters by outcome, for /metrics (set by the service once its receiver runs)."""
 
     topology: Topology = field(init=False)
     health: st.HealthState = field(init=False)
@@ -115,16 +169,21 @@ class Monitor:
 
     # ---------------------------------------------------------------- polling
     async def poll_batch(self, device_ids: Iterable[str], reason: str = "poll") -> list[DeviceObs]:
-        """Poll these devices (SNMP + ICMP together), judge, record. Safe to call concurrently."""
+        """Poll these devices (SNMP + ICMP together), judge, record. Safe to call concurrently.
+
+        One pass through the rooms: ``collect/`` walks and pings (:meth:`_probe`), ``health/`` judges the
+        whole batch at once (:func:`~netmon.health.judge.judge`), the store and the exposition get the
+        outcome (:meth:`_record`).  Re-probes of parents the evaluation asks for go round once more each.
+        """
         targets = [self._target(d, reason) for d in device_ids if d in self.by_id]
         if not targets:
             return []
         t0 = time.monotonic()
-        observations = await self._probe(targets)
+        walks = await self._probe(targets)
         t1 = time.monotonic()
         async with self._lock:  # judging and recording are sequential: one state, one history
             t2 = time.monotonic()
-            await self._judge(observations, reason)
+            observations = await self._judge(walks, reason)
         log.debug("%s batch of %d: probe %.1f s, waited %.1f s for the lock, judged in %.1f s", reason,
                   len(targets), t1 - t0, t2 - t1, time.monotonic() - t2)
         return observations
@@ -141,11 +200,11 @@ class Monitor:
             return replace(target, retries=0)
         return target
 
-    async def _probe(self, targets: Sequence[Target], spec: PollSpec = DEVICE_SPEC) -> list[DeviceObs]:
+    async def _probe(self, targets: Sequence[Target], spec: PollSpec = DEVICE_SPEC) -> list[PollResult]:
+        """collect/: the walks and the ICMP rounds of ``targets``; the poller's own counters are kept."""
         snmp_task = asyncio.ensure_future(self.poller.poll(targets, spec))
         icmp_task = asyncio.ensure_future(self.icmp.probe([t.host for t in targets]))
         results, pings = await asyncio.gather(snmp_task, icmp_task)
-        observations = []
         for target, result in zip(targets, results, strict=True):
             s = self.stats[target.device_id]
             s.polls += 1
@@ -160,9 +219,7 @@ class Monitor:
             ping = pings.get(target.host)
             if ping is not None:
                 self.icmp_results[target.device_id] = ping
-            obs = interpret(result)
-            observations.append(obs)
-        return observations
+        return results
 
     async def discover(self, device_ids: Iterable[str]) -> None:
         """The slow poll: ENTITY-MIB and HOST-RESOURCES (hardware, CPU, memory)."""
@@ -175,36 +232,27 @@ class Monitor:
                 if hw is not None and target.device_id in self.inventory.devices:
                     found[target.device_id] = hw
         if self.facts is not None:
-            self.facts.save_hardware(found)  # type: ignore[attr-defined]
+            self.facts.save_hardware(found)
 
     # ---------------------------------------------------------------- judging
-    def _check(self, obs: DeviceObs) -> st.Check:
-        ping = self.icmp_results.get(obs.device_id)
-        icmp_ok: bool | None = None
-        if self.icmp.enabled and ping is not None and abs(ping.at - obs.at) < 30:
-            icmp_ok = ping.alive
-        if_oper: dict[str, bool] = {}
-        if obs.ok:
-            for name in self.watched.get(obs.device_id, ()):
-                itf = obs.interface_named(name)
-                if itf is not None and itf.oper_status is not None:
-                    if_oper[name] = itf.oper_status == 1
-        return st.Check(obs.device_id, datetime.fromtimestamp(obs.at, UTC), obs.ok, icmp_ok, obs.error,
-                        if_oper, obs.uptime_ticks)
+    def _judged(self, walks: Sequence[PollResult], now: datetime, maintenance: frozenset[str],
+                state: st.HealthState, track: bool) -> Judgement:
+        return judge(walks, self.icmp_results, state, self.topology, now, watched=self.watched, params=self.params,
+                     icmp=self.icmp.enabled, maintenance=maintenance, tracker=self.tracker if track else None)
 
-    async def _judge(self, observations: list[DeviceObs], reason: str) -> None:
+    async def _judge(self, walks: Sequence[PollResult], reason: str) -> list[DeviceObs]:
         now = datetime.now(UTC)
+        maintenance = maintenance_targets(self.topology, list(self.inventory.maintenance.values()), now)
+        judged = self._judged(walks, now, maintenance, self.health, track=True)
+        observations = judged.observations
         for obs in observations:
             self.observations[obs.device_id] = obs
-            if obs.ok:
-                self.rates[obs.device_id] = self.tracker.update(obs.device_id, _snapshot(obs))
-        maintenance = maintenance_targets(self.topology, list(self.inventory.maintenance.values()), now)
-        checks = [self._check(o) for o in observations]
+        self.rates.update(judged.rates)
         if log.isEnabledFor(logging.DEBUG):
-            for c in checks:
+            for c in judged.checks:
                 if c.failed or not c.snmp_ok:
                     log.debug("check %s snmp=%s icmp=%s (%s)", c.device_id, c.snmp_ok, c.icmp_ok, c.error)
-        ev = st.evaluate(self.topology, self.health, checks, now, self.params, maintenance)
+        ev = judged.evaluation
         transitions = list(ev.transitions)
         events = list(ev.events)
         rounds = 0
@@ -212,17 +260,24 @@ class Monitor:
             rounds += 1
             log.debug("re-probe round %d: %s", rounds, sorted(ev.reprobe))
             fresh = await self._probe([self.by_id[d] for d in sorted(ev.reprobe) if d in self.by_id])
-            for obs in fresh:
-                self.observations[obs.device_id] = obs
             now = datetime.now(UTC)
-            ev = st.evaluate(self.topology, ev.state, [self._check(o) for o in fresh], now, self.params,
-                             maintenance)
+            again = self._judged(fresh, now, maintenance, ev.state, track=False)
+            for obs in again.observations:
+                self.observations[obs.device_id] = obs
+            ev = again.evaluation
             transitions += ev.transitions
             events += ev.events
         if log.isEnabledFor(logging.DEBUG) and (ev.pending or ev.reprobe):
             log.debug("after %d re-probe round(s): pending %d, re-probe %s", rounds, len(ev.pending),
                       sorted(ev.reprobe))
-        self.health = ev.state
+        self._record(ev.state, transitions, events, observations, now, reason)
+        return observations
+
+    # ---------------------------------------------------------------- recording
+    def _record(self, state: st.HealthState, transitions: list[st.Transition], events: list[st.Event],
+                observations: list[DeviceObs], now: datetime, reason: str) -> None:
+        """The judgement's outcome: the state /metrics reads, the outage history, the facts."""
+        self.health = state
         for t in transitions:
             log.info("%s: %s → %s", t.key, t.old.value, t.new.value)
         for e in events:
@@ -230,11 +285,11 @@ class Monitor:
             if e.kind == "reboot":
                 self.reboots[ident] = self.reboots.get(ident, 0) + 1
             if self.history is not None:
-                self.history.event(e.at, kind, ident, e.kind, e.detail)  # type: ignore[attr-defined]
+                self.history.event(e.at, kind, ident, e.kind, e.detail)
         self._incidents(now, reason)
         if self.facts is not None:
             known = set(self.inventory.devices)
-            self.facts.save(observations, known)  # type: ignore[attr-defined]
+            self.facts.save(observations, known)
         self._schedule_confirmations()
 
     def _incidents(self, now: datetime, reason: str) -> None:
@@ -263,9 +318,9 @@ class Monitor:
         self.incidents = new
         if self.history is not None:
             # a lingering link ends when it came back up, not when the linger ran out
-            self.history.record(opened, [i for i in closed if i.key not in ended], now, ended)  # type: ignore[attr-defined]
-            self.history.grow([*still_open, *changed])  # type: ignore[attr-defined]
-            self.history.change_kind(changed)  # type: ignore[attr-defined]
+            self.history.record(opened, [i for i in closed if i.key not in ended], now, ended)
+            self.history.grow([*still_open, *changed])
+            self.history.change_kind(changed)
         for what, incidents in (("opened", opened), ("changed", changed), ("closed", closed)):
             for inc in incidents:
                 log.warning("INCIDENT %s %s — %s", what.upper(), inc.key, inc.title)
@@ -274,7 +329,7 @@ class Monitor:
                         listener(what, inc, now)
                     except Exception:  # a broken listener must not stop judging
                         log.exception("incident listener failed")
-        if self.ready and self.history is not None and self.history.open:  # type: ignore[attr-defined]
+        if self.ready and self.history is not None and self.history.open:
             self.close_stale_adopted(now, first_pass=False)
 
     def close_stale_adopted(self, now: datetime, first_pass: bool = True) -> None:
@@ -294,7 +349,7 @@ class Monitor:
         tables: dict[str, Mapping[str, st.DeviceHealth | st.LinkHealth]] = {
             "device": self.health.devices, "link": self.health.links, "bts": self.health.base_stations}
         ended: dict[str, datetime] = {}
-        for key in history.open:  # type: ignore[attr-defined]
+        for key in history.open:
             if key in self.incidents:
                 continue
             kind, _, ident = key.partition(":")
@@ -302,11 +357,11 @@ class Monitor:
             if record is not None and record.state is not st.State.UP:
                 continue  # still failing, unreachable or unknown: not over (yet)
             if first_pass or record is None:
-                ended[key] = getattr(history, "gap_start", None) or now
+                ended[key] = history.gap_start or now
             else:
                 ended[key] = record.since or now
         if ended:
-            history.record([], [], now, ended)  # type: ignore[attr-defined]
+            history.record([], [], now, ended)
 
     def _schedule_confirmations(self) -> None:
         """Re-check soon the devices that failed once: N failures in seconds, not in N intervals.
@@ -336,19 +391,3 @@ class Monitor:
 def _log_failure(task: asyncio.Future[Any]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("background poll failed", exc_info=task.exception())
-
-
-def _snapshot(obs: DeviceObs) -> CounterSnapshot:
-    return CounterSnapshot(
-        at=obs.at,
-        sys_uptime_ticks=obs.uptime_ticks,
-        interfaces={
-            i.if_index: InterfaceCounters(
-                bits=i.bits, if_name=i.name, if_descr=i.descr, speed_bps=i.speed_bps,
-                discontinuity_ticks=i.discontinuity_ticks, in_octets=i.in_octets, out_octets=i.out_octets,
-                in_errors=i.in_errors, out_errors=i.out_errors, in_discards=i.in_discards,
-                out_discards=i.out_discards,
-            )
-            for i in obs.interfaces.values()
-        },
-    )

@@ -1,8 +1,8 @@
-"""Outage history and availability reports: ``netmon outages`` and ``netmon report availability``.
+"""Outage history and availability reports, behind ``netmon outages`` and ``netmon report availability``.
 
 The computation is pure (plain records in, plain records out, every time an aware UTC datetime) so it
-can be tested with hand-built rows; :func:`load` reads those records from the database and
-:func:`register` adds the two commands to the typer app.
+can be tested with hand-built rows; :func:`netmon.store.history.read_history` reads those records and
+:mod:`netmon.cli.reports` holds the two commands.
 
 Availability of a site over a period:
 
@@ -28,21 +28,14 @@ from __future__ import annotations
 
 import csv
 import io
-import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-import typer
-from rich.console import Console
-from rich.table import Table
-
-from netmon.inventory.text import match_districts
-
-if TYPE_CHECKING:
-    from sqlalchemy import Engine
+from netmon.health.maintenance import maintenance_intervals
+from netmon.store.records import HistoryRecords, OutageRow, Run, SiteInfo
 
 Interval = tuple[datetime, datetime]
 GroupBy = Literal["site", "district", "kind", "level"]
@@ -53,46 +46,6 @@ RUN_GRACE_S = 120.0
 
 
 # -------------------------------------------------------------------------------------- records
-@dataclass(frozen=True, slots=True)
-class OutageRow:
-    id: int
-    object_type: str  # device / link / base_station
-    object_id: str
-    site_id: str | None
-    kind: str
-    root_cause: str
-    affected: tuple[str, ...]
-    detected_by: str
-    started_at: datetime
-    ended_at: datetime | None = None
-    duration_s: float | None = None
-    root_sites: tuple[str, ...] = ()
-    """Sites whose maintenance excuses this outage (its site; for a link, the sites of both ends)."""
-    district: str | None = None
-    """District code of the root (for filtering and listing)."""
-
-    def until(self, now: datetime) -> datetime:
-        return self.ended_at if self.ended_at is not None else now
-
-
-@dataclass(frozen=True, slots=True)
-class SiteInfo:
-    id: str
-    name: str
-    kind: str
-    level: str
-    district: str | None = None
-    """District code."""
-    district_name: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Run:
-    started_at: datetime
-    heartbeat_at: datetime
-    stopped_at: datetime | None = None
-
-
 @dataclass(frozen=True, slots=True)
 class SiteAvailability:
     site: SiteInfo
@@ -135,11 +88,6 @@ class GroupAvailability:
 
 
 # ------------------------------------------------------------------------------------ intervals
-def utc(at: datetime) -> datetime:
-    """Aware UTC (the database hands SQLite datetimes back naive; they were stored as UTC)."""
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-
-
 def merge(intervals: Iterable[Interval]) -> list[Interval]:
     """Sorted, non-empty, non-overlapping."""
     out: list[Interval] = []
@@ -339,7 +287,7 @@ def select_outages(
 
 
 # ------------------------------------------------------------------------------------ formatting
-def _minutes(s: float | None) -> str:
+def minutes(s: float | None) -> str:
     return "—" if s is None else f"{s / 60:.1f}"
 
 
@@ -367,10 +315,10 @@ OUTAGE_COLUMNS = ("id", "started", "ended", "duration", "kind", "object", "site"
 def availability_rows(groups: Iterable[GroupAvailability]) -> list[dict[str, str]]:
     return [{
         "group": g.label, "sites": str(g.sites), "availability_pct": _pct(g.availability),
-        "observed_h": f"{g.observed_s / 3600:.1f}", "own_down_min": _minutes(g.own_down_s),
-        "unreachable_min": _minutes(g.unreachable_s), "outages": str(g.outages),
-        "unreachable_outages": str(g.unreachable_outages), "mttr_min": _minutes(g.mttr_s),
-        "maintenance_min": _minutes(g.maintenance_s), "gap_min": _minutes(g.gap_s),
+        "observed_h": f"{g.observed_s / 3600:.1f}", "own_down_min": minutes(g.own_down_s),
+        "unreachable_min": minutes(g.unreachable_s), "outages": str(g.outages),
+        "unreachable_outages": str(g.unreachable_outages), "mttr_min": minutes(g.mttr_s),
+        "maintenance_min": minutes(g.maintenance_s), "gap_min": minutes(g.gap_s),
     } for g in groups]
 
 
@@ -402,87 +350,18 @@ def to_csv(rows: Sequence[Mapping[str, str]], columns: Sequence[str]) -> str:
     return buf.getvalue()
 
 
-# ------------------------------------------------------------------------------------ database
-@dataclass
-class History:
-    """Everything the reports read, loaded once from the database."""
-
-    sites: dict[str, SiteInfo] = field(default_factory=dict)
-    outages: list[OutageRow] = field(default_factory=list)
-    runs: list[Run] = field(default_factory=list)
-    windows: list[Any] = field(default_factory=list)  # schema.Maintenance
-    site_devices: dict[str, set[str]] = field(default_factory=dict)
-    districts: dict[str, str] = field(default_factory=dict)  # code -> name
-    province: str = ""
-
-    def maintenance(self, start: datetime, end: datetime) -> dict[str, list[Interval]]:
-        """Site id → the maintenance intervals covering it (windows listing the site or one of its devices)."""
-        from netmon.health.maintenance import maintenance_intervals
-
-        out: dict[str, list[Interval]] = {}
-        for w in self.windows:
-            spans = maintenance_intervals(w, start, end)
-            if not spans:
-                continue
-            covered = set(w.sites) | {s for s, devs in self.site_devices.items() if devs & set(w.devices)}
-            for site in covered:
-                out.setdefault(site, []).extend(spans)
-        return {k: merge(v) for k, v in out.items()}
-
-
-def load(engine: Engine) -> History:
-    from sqlalchemy import select
-
-    from netmon.inventory import schema as s
-    from netmon.store import models as m
-
-    h = History()
-    with engine.connect() as conn:
-        def rows(model: Any) -> list[Any]:
-            return list(conn.execute(select(model.__table__)))
-
-        for u in rows(m.Unit):
-            if u.level == "district":
-                h.districts[u.code] = u.name
-            elif u.level == "province":
-                h.province = u.name
-        for st in rows(m.Site):
-            h.sites[st.id] = SiteInfo(st.id, st.name, st.kind, st.level, st.district,
-                                      h.districts.get(st.district) if st.district else None)
-        device_site: dict[str, str] = {}
-        for d in rows(m.Device):
-            device_site[d.id] = d.site
-            h.site_devices.setdefault(d.site, set()).add(d.id)
-        link_sites = {ln.id: tuple(dict.fromkeys(device_site[x] for x in (ln.a_device, ln.b_device)
-                                                 if x in device_site)) for ln in rows(m.Link)}
-        bts_district = {b.id: b.district for b in rows(m.BaseStation)}
-        outages = m.Outage.__table__  # type: ignore[attr-defined]
-        for o in conn.execute(select(outages).order_by(outages.c.id)):
-            roots: tuple[str, ...] = ()
-            if o.object_type == "link":
-                roots = link_sites.get(o.object_id, ())
-            elif o.object_type == "device" and o.object_id in device_site:
-                roots = (device_site[o.object_id],)
-            if o.site_id:
-                roots = tuple(dict.fromkeys((*roots, o.site_id)))
-            district = (h.sites[o.site_id].district if o.site_id in h.sites
-                        else bts_district.get(o.object_id) if o.object_type == "base_station" else None)
-            h.outages.append(OutageRow(
-                id=o.id, object_type=o.object_type, object_id=o.object_id, site_id=o.site_id, kind=o.kind,
-                root_cause=o.root_cause, affected=tuple(o.affected or ()), detected_by=o.detected_by,
-                started_at=utc(o.started_at), ended_at=utc(o.ended_at) if o.ended_at else None,
-                duration_s=o.duration_s, root_sites=roots, district=district,
-            ))
-        h.runs = [Run(utc(r.started_at), utc(r.heartbeat_at), utc(r.stopped_at) if r.stopped_at else None)
-                  for r in rows(m.MonitorRun)]
-        for w in rows(m.Maintenance):
-            h.windows.append(s.Maintenance.model_validate({"id": w.id, "description": w.description, **w.spec}))
-    return h
-
-
-def district_codes(districts: Mapping[str, str], text: str) -> set[str]:
-    """GSO code or (part of) the name, without diacritics: ``cau ngang`` finds ``Huyện Cầu Ngang``."""
-    return match_districts(districts, text)
+# ------------------------------------------------------------------------------------ maintenance
+def site_maintenance(h: HistoryRecords, start: datetime, end: datetime) -> dict[str, list[Interval]]:
+    """Site id → the maintenance intervals covering it (windows listing the site or one of its devices)."""
+    out: dict[str, list[Interval]] = {}
+    for w in h.windows:
+        spans = maintenance_intervals(w, start, end)
+        if not spans:
+            continue
+        covered = set(w.sites) | {s for s, devs in h.site_devices.items() if devs & set(w.devices)}
+        for site in covered:
+            out.setdefault(site, []).extend(spans)
+    return {k: merge(v) for k, v in out.items()}
 
 
 def parse_since(text: str, tz: str = DEFAULT_TZ) -> datetime:
@@ -496,121 +375,16 @@ def parse_since(text: str, tz: str = DEFAULT_TZ) -> datetime:
     return at.astimezone(UTC)
 
 
-# ------------------------------------------------------------------------------------ CLI
-_out = Console(highlight=False)
-_err = Console(stderr=True, highlight=False)
-DatabaseOpt = Annotated[str | None, typer.Option(help="Database URL (default: NETMON_DATABASE_URL).")]
-FormatOpt = Annotated[str, typer.Option("--format", help="table or csv.")]
-TzOpt = Annotated[str, typer.Option("--tz", help="Time zone of dates and month boundaries.")]
-
-
-def _history(database: str | None) -> History:
-    from netmon.settings import get_settings
-    from netmon.store.db import make_engine, upgrade
-
-    engine = make_engine(database or get_settings().database_url)
-    try:
-        upgrade(engine)
-        return load(engine)
-    finally:
-        engine.dispose()
-
-
-def _check_format(fmt: str) -> None:
-    if fmt not in ("table", "csv"):
-        _err.print("--format must be table or csv", markup=False)
-        raise typer.Exit(2)
-
-
-def _emit(rows: list[dict[str, str]], columns: Sequence[str], fmt: str, title: str) -> None:
-    if fmt == "csv":
-        sys.stdout.write(to_csv(rows, columns))
-        return
-    table = Table(*columns, title=title)
-    for row in rows:
-        table.add_row(*(row[c] for c in columns))
-    _out.print(table)
-
-
-def outages_command(
-    open_only: Annotated[bool, typer.Option("--open", help="Only outages still open.")] = False,
-    since: Annotated[str | None, typer.Option(help="Still open at or after this date (YYYY-MM-DD or ISO).")] = None,
-    district: Annotated[str | None, typer.Option(help="District GSO code or (part of) its name.")] = None,
-    fmt: FormatOpt = "table",
-    database: DatabaseOpt = None,
-    tz: TzOpt = DEFAULT_TZ,
-) -> None:
-    """List outages (newest first): one row per root cause, with the sites it made unreachable."""
-    _check_format(fmt)
-    try:
-        since_at = parse_since(since, tz) if since else None
-    except ValueError as exc:
-        _err.print(str(exc), markup=False)
-        raise typer.Exit(2) from None
-    h = _history(database)
-    codes = None
-    if district:
-        codes = district_codes(h.districts, district)
-        if not codes:
-            _err.print(f"no district matches {district!r}", markup=False)
-            raise typer.Exit(2)
-    chosen = select_outages(h.outages, open_only=open_only, since=since_at, districts=codes,
-                            site_district={k: v.district for k, v in h.sites.items()})
-    rows = outage_rows(chosen, h.districts, tz, datetime.now(UTC), csv_mode=fmt == "csv")
-    columns = OUTAGE_COLUMNS if fmt == "csv" else tuple(c for c in OUTAGE_COLUMNS if c != "detected_by")
-    _emit(rows, columns, fmt, "Outages")
-    if fmt == "table":
-        _out.print(f"{len(rows)} outage(s), {sum(1 for o in chosen if o.ended_at is None)} open")
-
-
-def availability_command(
-    month: Annotated[str, typer.Option(help="YYYY-MM")],
-    by: Annotated[str, typer.Option(help="site, district, kind or level.")] = "site",
-    fmt: FormatOpt = "table",
-    database: DatabaseOpt = None,
-    tz: TzOpt = DEFAULT_TZ,
-) -> None:
-    """Availability %, outage count and MTTR per group for one month (maintenance and monitoring gaps excluded)."""
-    _check_format(fmt)
-    if by not in GROUPINGS:
-        _err.print(f"--by must be one of {', '.join(GROUPINGS)}", markup=False)
-        raise typer.Exit(2)
-    try:
-        period = month_period(month, tz)
-    except ValueError as exc:
-        _err.print(str(exc), markup=False)
-        raise typer.Exit(2) from None
-    h = _history(database)
-    grouping: GroupBy = by
-    groups = availability(h.sites.values(), h.outages, period, h.runs, h.maintenance(*period), datetime.now(UTC),
-                          by=grouping, province=h.province)
-    _emit(availability_rows(groups), AVAILABILITY_COLUMNS, fmt, f"Availability {month} by {by}")
-    if fmt == "table":
-        gap = max((g.gap_s for g in groups), default=0.0)
-        _out.print(f"monitoring gaps in the period: {_minutes(gap)} min (counted neither up nor down); "
-                   "own = root at the site, unreachable = behind a failed parent")
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``netmon outages`` and ``netmon report availability`` to the netmon typer app."""
-    app.command("outages")(outages_command)
-    report_app = typer.Typer(help="Reports over the outage history.", no_args_is_help=True)
-    report_app.command("availability")(availability_command)
-    app.add_typer(report_app, name="report")
-
-
 __all__ = [
     "GroupAvailability",
-    "History",
     "OutageRow",
     "Run",
     "SiteAvailability",
     "SiteInfo",
     "availability",
-    "load",
     "monitored_intervals",
     "month_period",
-    "register",
     "select_outages",
     "site_availability",
+    "site_maintenance",
 ]

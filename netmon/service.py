@@ -22,7 +22,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from prometheus_client import CollectorRegistry
@@ -38,6 +38,10 @@ from netmon.inventory.load import Inventory
 from netmon.monitor import ClassStats, Monitor
 from netmon.repoll import Repoller
 from netmon.settings import Settings, split_hostport
+
+if TYPE_CHECKING:
+    from netmon.store.facts import FactStore
+    from netmon.store.history import HistoryWriter
 
 log = logging.getLogger("netmon.service")
 
@@ -79,17 +83,18 @@ class Service:
         self.targets = targets_from_inventory(inventory)
         self.poller = SnmpPoller(concurrency=settings.concurrency)
         self.icmp = IcmpProber(count=settings.icmp_count, interval_s=0.2, enabled=settings.icmp)
-        history = facts = None
+        self.history: HistoryWriter | None = None
+        facts: FactStore | None = None
         if engine is not None:
             from netmon.store.facts import FactStore
-            from netmon.store.history import History
+            from netmon.store.history import HistoryWriter
 
-            history, facts = History(engine), FactStore(engine)
+            self.history, facts = HistoryWriter(engine), FactStore(engine)
         self.monitor = Monitor(
             inventory, self.targets, self.poller, self.icmp,
             params=Params(failures_to_down=settings.failures_to_down, flap_changes=settings.flap_changes,
                           flap_window_s=settings.flap_window_s, flap_hold_s=settings.flap_hold_s),
-            confirm_after_s=settings.confirm_after_s, history=history, facts=facts,
+            confirm_after_s=settings.confirm_after_s, history=self.history, facts=facts,
             link_linger_s=settings.link_linger_s if settings.link_linger_s is not None
             else 2 * settings.router_interval_s,
         )
@@ -164,16 +169,14 @@ class Service:
         self.monitor.classes["discovery"].last_start = started
 
     def heartbeat(self) -> None:
-        history = self.monitor.history
-        if history is not None:
-            history.heartbeat(datetime.now(UTC))  # type: ignore[attr-defined]
+        if self.history is not None:
+            self.history.heartbeat(datetime.now(UTC))
 
     # ---------------------------------------------------------------- running
     async def start(self) -> None:
         s = self.settings
-        history = self.monitor.history
-        if history is not None:
-            history.start_run(datetime.now(UTC))  # type: ignore[attr-defined]
+        if self.history is not None:
+            self.history.start_run(datetime.now(UTC))
         for cls, (_, interval) in self.classes.items():
             self.monitor.classes[cls] = ClassStats(interval_s=interval)
         self.monitor.classes["discovery"] = ClassStats(interval_s=s.discovery_interval_s)
@@ -229,7 +232,7 @@ class Service:
 
         self.traps = TrapReceiver(self.targets, on_trap, host=host, port=port)
         await self.traps.start()
-        self.monitor.trap_stats = self._trap_stats  # type: ignore[attr-defined]
+        self.monitor.trap_stats = self._trap_stats
 
     def _trap_stats(self) -> dict[str, int]:
         t = self.traps
@@ -253,9 +256,8 @@ class Service:
         if self.httpd is not None:
             self.httpd.close()
         self.poller.close()
-        history = self.monitor.history
-        if history is not None:
-            history.stop_run(datetime.now(UTC))  # type: ignore[attr-defined]
+        if self.history is not None:
+            self.history.stop_run(datetime.now(UTC))
 
 
 async def run_service(settings: Settings, inventory: Inventory, engine: Any | None,

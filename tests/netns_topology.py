@@ -54,11 +54,11 @@ from sqlalchemy import Engine, select
 
 from netmon.health.incidents import Incident
 from netmon.health.states import Params
-from netmon.inventory import sync as syncer
 from netmon.inventory.load import load_inventory
 from netmon.service import Service
 from netmon.settings import Settings
 from netmon.store import models as m
+from netmon.store import sync as syncer
 from netmon.store.db import make_engine, upgrade
 
 T = TypeVar("T")

@@ -49,9 +49,9 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from netmon.collect.oids import IF_ADMIN_STATUS, IF_INDEX, IF_OPER_STATUS, SYS_UPTIME, Oid, format_oid
 from netmon.collect.target import Target
 from netmon.collect.v3 import AUTH_PROTOCOLS, PRIV_PROTOCOLS
+from netmon.mib import IF_ADMIN_STATUS, IF_INDEX, IF_OPER_STATUS, SYS_UPTIME, Oid, format_oid
 from netmon.secrets import Secret
 
 __all__ = ["DEFAULT_PORT", "MAX_ENGINE_IDS_PER_DEVICE", "Trap", "TrapKind", "TrapReceiver"]

@@ -10,14 +10,14 @@ characters rather than an exception for an agent that sends Latin-1.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from netmon.collect import oids as o
-from netmon.serial import serial
+from netmon import mib as o
+from netmon.health.observation import DeviceObs, Hardware, InterfaceObs
+
+__all__ = ["Cell", "DeviceObs", "Hardware", "InterfaceObs", "Walked", "chassis", "interpret"]
 
 Cell = tuple[int, Any]
-UP, DOWN = 1, 2
 
 
 class Walked(Protocol):
@@ -27,62 +27,6 @@ class Walked(Protocol):
     started: float
     scalars: dict[tuple[int, ...], Cell]
     columns: dict[tuple[int, ...], dict[tuple[int, ...], Cell]]
-
-
-@dataclass(frozen=True, slots=True)
-class InterfaceObs:
-    if_index: int
-    name: str | None = None
-    descr: str | None = None
-    alias: str | None = None
-    if_type: int | None = None
-    speed_bps: int | None = None
-    admin_status: int | None = None  # 1 up, 2 down, 3 testing
-    oper_status: int | None = None  # 1 up, 2 down, … 7 lowerLayerDown
-    last_change_ticks: int | None = None
-    bits: int = 32  # 64 when the octet counters come from ifXTable's HC columns
-    in_octets: int | None = None
-    out_octets: int | None = None
-    in_errors: int | None = None
-    out_errors: int | None = None
-    in_discards: int | None = None
-    out_discards: int | None = None
-    discontinuity_ticks: int | None = None
-
-    @property
-    def label(self) -> str:
-        """The name operators know the interface by (ifName, else ifDescr, else its index)."""
-        return self.name or self.descr or f"ifIndex {self.if_index}"
-
-    @property
-    def oper_up(self) -> bool | None:
-        return None if self.oper_status is None else self.oper_status == UP
-
-    @property
-    def admin_up(self) -> bool | None:
-        return None if self.admin_status is None else self.admin_status == UP
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceObs:
-    device_id: str
-    at: float
-    ok: bool
-    error: str | None = None
-    sys_name: str | None = None
-    sys_descr: str | None = None
-    sys_object_id: str | None = None
-    sys_contact: str | None = None
-    sys_location: str | None = None
-    uptime_ticks: int | None = None
-    interfaces: dict[int, InterfaceObs] = field(default_factory=dict)
-    serial: int = field(default_factory=serial, compare=False, repr=False)  # see netmon.serial
-
-    def interface_named(self, name: str) -> InterfaceObs | None:
-        for itf in self.interfaces.values():
-            if name in (itf.name, itf.descr):
-                return itf
-        return None
 
 
 def text(cell: Cell | None) -> str | None:
@@ -153,16 +97,6 @@ def interpret(result: Walked) -> DeviceObs:
         uptime_ticks=number(sc.get(o.SYS_UPTIME)),
         interfaces=dict(sorted(interfaces.items())),
     )
-
-
-@dataclass(frozen=True, slots=True)
-class Hardware:
-    """The chassis as ENTITY-MIB describes it (entPhysicalClass 3), for the device's facts."""
-
-    model: str | None
-    serial: str | None
-    software: str | None
-    manufacturer: str | None
 
 
 def chassis(result: Walked) -> Hardware | None:

@@ -42,18 +42,17 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Final, Literal, TypeAlias
+from typing import Final
 
+from netmon.health.observation import COUNTERS, CounterName, DeviceObs, InterfaceObs
 from netmon.serial import serial
 
 __all__ = [
     "COUNTERS",
     "DEFAULT_CONFIG",
     "CounterName",
-    "CounterSnapshot",
     "CounterTracker",
     "Discontinuity",
-    "InterfaceCounters",
     "InterfaceRates",
     "RateConfig",
     "RateResult",
@@ -61,28 +60,7 @@ __all__ = [
     "compute_rates",
 ]
 
-CounterName: TypeAlias = Literal[
-    "in_octets",
-    "out_octets",
-    "in_packets",
-    "out_packets",
-    "in_errors",
-    "out_errors",
-    "in_discards",
-    "out_discards",
-]
-COUNTERS: Final[tuple[CounterName, ...]] = (
-    "in_octets",
-    "out_octets",
-    "in_packets",
-    "out_packets",
-    "in_errors",
-    "out_errors",
-    "in_discards",
-    "out_discards",
-)
 _OCTETS: Final[frozenset[CounterName]] = frozenset({"in_octets", "out_octets"})
-_ALWAYS_32: Final[frozenset[CounterName]] = frozenset({"in_errors", "out_errors", "in_discards", "out_discards"})
 _HALF_32: Final = 1 << 31
 _UPTIME_MODULUS: Final = 1 << 32
 _TICKS_PER_S: Final = 100
@@ -103,45 +81,6 @@ class Reason(StrEnum):
     EXCEEDS_SPEED = "exceeds_speed"
     AMBIGUOUS_WRAP = "ambiguous_wrap"
     INVALID_COUNTER = "invalid_counter"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class InterfaceCounters:
-    """One interface in one poll. ``bits`` (32 or 64) is the width of the octet and packet counters."""
-
-    bits: int
-    if_name: str | None = None
-    if_descr: str | None = None
-    speed_bps: int | None = None
-    discontinuity_ticks: int | None = None
-    in_octets: int | None = None
-    out_octets: int | None = None
-    in_packets: int | None = None
-    out_packets: int | None = None
-    in_errors: int | None = None
-    out_errors: int | None = None
-    in_discards: int | None = None
-    out_discards: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.bits not in (32, 64):
-            raise ValueError(f"bits must be 32 or 64, not {self.bits!r}")
-
-    def value(self, name: CounterName) -> int | None:
-        found: int | None = getattr(self, name)
-        return found
-
-    def width(self, name: CounterName) -> int:
-        return 32 if name in _ALWAYS_32 else self.bits
-
-
-@dataclass(frozen=True, slots=True)
-class CounterSnapshot:
-    """One poll of one device. ``at``: poll time in seconds (monotonic clock); uptime in hundredths of s."""
-
-    at: float
-    sys_uptime_ticks: int | None
-    interfaces: Mapping[int, InterfaceCounters]
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,9 +133,7 @@ _NO_DATA: Final = InterfaceRates()
 _DROPPED: Final = InterfaceRates(dropped=True)
 
 
-def compute_rates(
-    prev: CounterSnapshot | None, cur: CounterSnapshot, config: RateConfig = DEFAULT_CONFIG
-) -> RateResult:
+def compute_rates(prev: DeviceObs | None, cur: DeviceObs, config: RateConfig = DEFAULT_CONFIG) -> RateResult:
     """Rates between two polls of the same device; the first poll (``prev is None``) gives no rates."""
     if prev is None:
         return RateResult(None, dict.fromkeys(cur.interfaces, _NO_DATA), (), False)
@@ -206,11 +143,11 @@ def compute_rates(
         events.append(Discontinuity(None, Reason.BAD_INTERVAL, detail=f"interval {dt} s"))
     elif not dt <= config.max_gap_s:
         events.append(Discontinuity(None, Reason.GAP, detail=f"interval {dt:.1f} s > {config.max_gap_s} s"))
-    reboot = dt > 0 and _rebooted(prev.sys_uptime_ticks, cur.sys_uptime_ticks, dt, config)
+    reboot = dt > 0 and _rebooted(prev.uptime_ticks, cur.uptime_ticks, dt, config)
     if reboot:
         events.append(
             Discontinuity(
-                None, Reason.REBOOT, detail=f"sysUpTime {prev.sys_uptime_ticks} -> {cur.sys_uptime_ticks} in {dt:.1f} s"
+                None, Reason.REBOOT, detail=f"sysUpTime {prev.uptime_ticks} -> {cur.uptime_ticks} in {dt:.1f} s"
             )
         )
     device_ok = not events
@@ -243,20 +180,20 @@ def _differs(a: str | None, b: str | None) -> bool:
 
 def _interface(
     if_index: int,
-    old: InterfaceCounters,
-    new: InterfaceCounters,
+    old: InterfaceObs,
+    new: InterfaceObs,
     dt: float,
     device_ok: bool,
     config: RateConfig,
     events: list[Discontinuity],
 ) -> InterfaceRates:
     found: list[Discontinuity] = []
-    if _differs(old.if_name, new.if_name) or _differs(old.if_descr, new.if_descr):
+    if _differs(old.name, new.name) or _differs(old.descr, new.descr):
         found.append(
             Discontinuity(
                 if_index,
                 Reason.RENUMBERED,
-                detail=f"{old.if_name!r}/{old.if_descr!r} -> {new.if_name!r}/{new.if_descr!r}",
+                detail=f"{old.name!r}/{old.descr!r} -> {new.name!r}/{new.descr!r}",
             )
         )
     if old.bits != new.bits:
@@ -349,7 +286,7 @@ class _Track:
 
 @dataclass(slots=True)
 class _Device:
-    prev: CounterSnapshot | None = None
+    prev: DeviceObs | None = None
     interfaces: dict[int, _Track] = field(default_factory=dict)
     discontinuities: dict[Reason, int] = field(default_factory=dict)
 
@@ -370,7 +307,7 @@ class CounterTracker:
         self._devices: dict[str, _Device] = {}
         self._discontinuous: dict[str, _Device] = {}  # the devices with any discontinuity, for all_discontinuities()
 
-    def update(self, device_id: str, snapshot: CounterSnapshot) -> RateResult:
+    def update(self, device_id: str, snapshot: DeviceObs) -> RateResult:
         device = self._devices.setdefault(device_id, _Device())
         result = compute_rates(device.prev, snapshot, self.config)
         for event in result.discontinuities:

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 from netmon.inventory.problems import Problem
 
 if TYPE_CHECKING:
-    from netmon.inventory.load import Inventory, Origin
+    from netmon.inventory.model import Inventory, Origin
+    from netmon.inventory.schema import Address
 
 
 def cross_check(inv: Inventory) -> list[Problem]:
@@ -150,13 +151,13 @@ def _maintenance(inv: Inventory) -> Iterator[Problem]:
 def _addresses(inv: Inventory) -> Iterator[Problem]:
     """Two agents on one address:port would answer for each other; always a typo."""
     seen: dict[tuple[str, int], tuple[str, str]] = {}
-    owners: list[tuple[str, str, object, str | None]] = [
+    owners: list[tuple[str, str, Address, str | None]] = [
         ("devices", k, d.mgmt, d.snmp_profile) for k, d in inv.devices.items()
     ]
     owners += [("base_stations", k, b.mgmt, b.snmp_profile) for k, b in inv.base_stations.items() if b.mgmt]
     for section, key, mgmt, profile_name in owners:
         profile = inv.snmp_profiles.get(profile_name or "")
-        endpoint = mgmt.endpoint(profile.port if profile else 161)  # type: ignore[attr-defined]
+        endpoint = mgmt.endpoint(profile.port if profile else 161)
         if endpoint in seen:
             other_section, other = seen[endpoint]
             ofile, oline, _ = inv.origins[(other_section, other)].at("mgmt")

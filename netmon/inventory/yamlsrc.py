@@ -14,11 +14,9 @@ duplicate keys (YAML silently keeps the last), several documents in one file.
 
 from __future__ import annotations
 
-import gc
 import re
 import unicodedata
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ import yaml
 from yaml.events import (
     AliasEvent,
     DocumentStartEvent,
+    Event,
     MappingEndEvent,
     MappingStartEvent,
     ScalarEvent,
@@ -36,6 +35,7 @@ from yaml.events import (
 )
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from netmon.gcpause import gc_paused
 from netmon.inventory.problems import Problem
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
@@ -113,29 +113,13 @@ def _child(node: Node | None, part: int | str) -> Node | None:
     if isinstance(node, MappingNode):
         for key, value in node.value:
             if isinstance(key, ScalarNode) and key.value == part:
-                return value
+                found: Node = value
+                return found
         return None
     if isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
         item: Node = node.value[part]
         return item
     return None
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building many small objects.
-
-    Composing the 10× province makes ~400k nodes; the collector's repeated full passes over
-    them made parsing ~4× slower (1.4 s instead of 0.35 s for base_stations.yaml). Node trees
-    and records have no reference cycles, so nothing is lost by collecting later.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def read_yaml(path: Path, display: str) -> tuple[Source | None, list[Problem]]:
@@ -241,13 +225,14 @@ class _Builder:
         elif isinstance(event, MappingStartEvent):
             value, size = self._mapping(events)
         elif isinstance(event, AliasEvent):
-            found = self.anchors.get(event.anchor)
+            found = self.anchors.get(event.anchor or "")
             if found is None:  # pragma: no cover - libyaml reports unknown anchors itself
                 self._problem(event, f"unknown alias *{event.anchor}")
                 return None, 1
             self.extra += found[1]
             if self.extra > ALIAS_BUDGET:
-                raise _Refused(Problem(self.file, event.start_mark.line + 1, event.start_mark.column + 1, "",
+                line, col = _position(event)
+                raise _Refused(Problem(self.file, line, col, "",
                                        f"YAML aliases expand to more than {ALIAS_BUDGET:,} extra nodes; "
                                        "refused (an alias bomb?)"))
             return found
@@ -288,8 +273,14 @@ class _Builder:
         return out, size
 
     def _problem(self, event: Any, message: str) -> None:
-        mark = event.start_mark
-        self.problems.append(Problem(self.file, mark.line + 1, mark.column + 1, "", message))
+        line, col = _position(event)
+        self.problems.append(Problem(self.file, line, col, "", message))
+
+
+def _position(event: Event) -> tuple[int, int]:
+    """1-based line and column where ``event`` starts (libyaml always marks events; 1:1 if not)."""
+    mark = event.start_mark
+    return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
 
 
 def _scalar(node: ScalarEvent) -> Any:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from netmon.inventory import schema as s
 from netmon.inventory.load import Inventory
-from netmon.sim.world import SimDevice, SimEntity, SimInterface, World, _unit
+from netmon.sim.world import SimDevice, SimEntity, SimInterface, World, stable_unit
 
 ETHERNET, LOOPBACK, TUNNEL, VLAN = 6, 24, 131, 136
 
@@ -128,7 +128,7 @@ def _router(inv: Inventory, dev: s.Device, now: float, link_by_end: dict[tuple[s
     for index, name in enumerate(names, start=1):
         interfaces.append(_interface(inv, dev.id, site_name, index, name, watched.get(name),
                                      link_by_end.get((dev.id, name)), now))
-    boot = now - 3600 * (2 + 2000 * _unit(dev.id, "boot"))
+    boot = now - 3600 * (2 + 2000 * stable_unit(dev.id, "boot"))
     for itf in interfaces:
         itf.since = boot
         itf.last_change = boot + 60
@@ -146,14 +146,14 @@ def _router(inv: Inventory, dev: s.Device, now: float, link_by_end: dict[tuple[s
         sys_location=f"{site_name}, {site.address}" if site and site.address else site_name,
         sys_contact="Trung tâm Giám sát mạng (NOC) – Sở TT&TT Trà Vinh",
         interfaces=interfaces, entities=entities, boot=boot,
-        cpu_base=8 + 40 * _unit(dev.id, "cpu"), mem_total_kb=[524_288, 1_048_576, 4_194_304][_crc(dev.id) % 3],
+        cpu_base=8 + 40 * stable_unit(dev.id, "cpu"), mem_total_kb=[524_288, 1_048_576, 4_194_304][_crc(dev.id) % 3],
         v3=inv.snmp_profiles[dev.snmp_profile].version is s.SnmpVersion.V3,
     )
 
 
 def _interface(inv: Inventory, device_id: str, site_name: str, index: int, name: str,
                watched: s.WatchedInterface | None, link: s.Link | None, now: float) -> SimInterface:
-    u = _unit(device_id, name)
+    u = stable_unit(device_id, name)
     loop = name.lower().startswith(("loopback", "lo0"))
     bandwidth = (watched.bandwidth_mbps if watched and watched.bandwidth_mbps else
                  link.bandwidth_mbps if link and link.bandwidth_mbps else None)
@@ -173,19 +173,19 @@ def _interface(inv: Inventory, device_id: str, site_name: str, index: int, name:
         speed = 1_000_000_000
         capacity = int((bandwidth or 100) * 1_000_000)
         # Most links idle along at 5–45 %; about one in twenty runs hot (for the utilisation alert).
-        util = 0.85 + 0.1 * u if _unit(device_id, name, "hot") < 0.05 else 0.05 + 0.4 * u
+        util = 0.85 + 0.1 * u if stable_unit(device_id, name, "hot") < 0.05 else 0.05 + 0.4 * u
         admin = True
     else:
-        spare = _unit(device_id, name, "spare") < 0.3
+        spare = stable_unit(device_id, name, "spare") < 0.3
         alias = "Dự phòng" if spare else LAN_ALIASES[int(u * (len(LAN_ALIASES) - 1))].format(site=site_name)
         speed, capacity, util, admin = 1_000_000_000, 100_000_000, 0.02 + 0.2 * u, not spare
     itf = SimInterface(index=index, name=name, alias=alias, if_type=LOOPBACK if loop else ETHERNET,
                        speed_bps=speed, mac=_mac(device_id, index), capacity_bps=capacity, admin_up=admin,
                        utilisation=util)
     itf.swing = itf.utilisation * 0.6
-    itf.phase = 6.283 * _unit(device_id, name, "phase")
-    if not loop and admin and _unit(device_id, name, "err") < 0.03:
-        itf.error_rate = 0.2 + 2 * _unit(device_id, name, "rate")
+    itf.phase = 6.283 * stable_unit(device_id, name, "phase")
+    if not loop and admin and stable_unit(device_id, name, "err") < 0.03:
+        itf.error_rate = 0.2 + 2 * stable_unit(device_id, name, "rate")
     return itf
 
 
@@ -203,7 +203,7 @@ def _bts(inv: Inventory, bts: s.BaseStation, now: float) -> SimDevice:
     names = ["eth0", "eth1"] + [f"radio{i}" for i in range(8 + _crc(bts.id) % 5)]
     interfaces = []
     for index, name in enumerate(names, start=1):
-        u = _unit(bts.id, name)
+        u = stable_unit(bts.id, name)
         itf = SimInterface(index=index, name=name,
                            alias=("Truyền dẫn – " + bts.operator.value) if name == "eth0" else
                            ("Quản lý" if name == "eth1" else f"Khối vô tuyến {index - 2} – {place}"),
@@ -213,7 +213,7 @@ def _bts(inv: Inventory, bts: s.BaseStation, now: float) -> SimDevice:
         itf.swing = itf.utilisation * 0.6
         itf.phase = 6.283 * u
         interfaces.append(itf)
-    boot = now - 3600 * (1 + 1500 * _unit(bts.id, "boot"))
+    boot = now - 3600 * (1 + 1500 * stable_unit(bts.id, "boot"))
     for itf in interfaces:
         itf.since = boot
         itf.last_change = boot + 30
@@ -227,5 +227,5 @@ def _bts(inv: Inventory, bts: s.BaseStation, now: float) -> SimDevice:
         interfaces=interfaces,
         entities=[SimEntity(1, f"{model}", (1, 3, 6, 1, 4, 1, 193, 1), 0, 3, "Chassis", "R1A", "", "",
                             f"BTS{_crc(bts.id, 'sn') % 10**8:08d}", mfg, model)],
-        boot=boot, cpu_base=5 + 30 * _unit(bts.id, "cpu"),
+        boot=boot, cpu_base=5 + 30 * stable_unit(bts.id, "cpu"),
     )

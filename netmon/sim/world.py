@@ -17,7 +17,7 @@ from enum import StrEnum
 DAY = 86_400.0
 
 
-def _unit(*parts: object) -> float:
+def stable_unit(*parts: object) -> float:
     """A stable pseudo-random number in [0, 1) derived from ``parts`` (same every run)."""
     digest = hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2**64
@@ -150,7 +150,7 @@ class SimDevice:
     def cpu_load(self, core: int, now: float) -> int:
         """hrProcessorLoad: a slow random walk around the device's base load (percent)."""
         minute = int(now // 60)
-        wobble = _unit(self.id, core, minute) * 20 - 10
+        wobble = stable_unit(self.id, core, minute) * 20 - 10
         return max(1, min(99, round(self.cpu_base + wobble)))
 
 

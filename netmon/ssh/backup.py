@@ -18,25 +18,23 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-import hashlib
 import logging
 import re
 import statistics
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, insert, select
-
 from netmon.ssh import scrub
 from netmon.ssh.facts import Facts, collect_facts, save_facts
-from netmon.ssh.session import DeviceError, Outcome, Session, SshSettings, Target, run_sessions
-from netmon.store import models as m
+from netmon.ssh.session import DeviceError, Outcome, Session, SshSettings, SshTarget, run_sessions
+from netmon.store.backups import Version, store_config
 
 if TYPE_CHECKING:
     from netmon.inventory.load import Inventory
+    from netmon.store.db import Engine
 
 log = logging.getLogger("netmon.ssh.backup")
 
@@ -83,10 +81,6 @@ def supported(platform: str) -> bool:
     return platform in CONFIGS and platform in scrub.DIALECTS
 
 
-def sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def prepare(platform: str, raw: str) -> str:
     """Scrubbed, normalised configuration ready to hash and store; ValueError when it is not a config."""
     spec = CONFIGS[platform]
@@ -104,87 +98,7 @@ def prepare(platform: str, raw: str) -> str:
     return text
 
 
-# ----------------------------------------------------------------------------------- storage
-@dataclass(frozen=True)
-class Version:
-    id: int
-    device_id: str
-    taken_at: datetime
-    sha256: str
-    content: str = field(repr=False, default="")
-
-
-def _table() -> Any:
-    return m.ConfigBackup.__table__  # type: ignore[attr-defined]
-
-
-def _row(row: Any, with_content: bool = True) -> Version:
-    return Version(row.id, row.device_id, row.taken_at, row.sha256, row.content if with_content else "")
-
-
-def store_config(engine: Engine, device_id: str, content: str, taken_at: datetime) -> tuple[str, str]:
-    """Store ``content`` unless it equals the latest version; (status, sha256), status new/changed/unchanged."""
-    digest = sha256(content)
-    table = _table()
-    with engine.begin() as conn:
-        latest = conn.execute(
-            select(table.c.sha256, table.c.content).where(table.c.device_id == device_id)
-            .order_by(table.c.taken_at.desc(), table.c.id.desc()).limit(1)
-        ).first()
-        if latest is not None and latest.sha256 == digest:
-            return "unchanged", digest
-        conn.execute(insert(table).values(device_id=device_id, taken_at=taken_at, sha256=digest, content=content))
-        if latest is None:
-            return "new", digest
-        added, removed = _diff_counts(latest.content, content)
-        conn.execute(insert(m.Event.__table__).values(  # type: ignore[attr-defined]
-            at=taken_at, object_type="device", object_id=device_id, kind="config_change",
-            detail=f"+{added} -{removed} lines, sha256 {latest.sha256[:12]} -> {digest[:12]}"))
-    return "changed", digest
-
-
-def _diff_counts(old: str, new: str) -> tuple[int, int]:
-    added = removed = 0
-    for line in difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=0):
-        if line.startswith("+") and not line.startswith("+++"):
-            added += 1
-        elif line.startswith("-") and not line.startswith("---"):
-            removed += 1
-    return added, removed
-
-
-def versions(engine: Engine, device_id: str) -> list[Version]:
-    """Every stored version of ``device_id``, oldest first, without content."""
-    table = _table()
-    with engine.connect() as conn:
-        rows = conn.execute(select(table.c.id, table.c.device_id, table.c.taken_at, table.c.sha256)
-                            .where(table.c.device_id == device_id).order_by(table.c.taken_at, table.c.id))
-        return [Version(r.id, r.device_id, r.taken_at, r.sha256) for r in rows]
-
-
-def version_at(engine: Engine, device_id: str, at: datetime | None = None) -> Version | None:
-    """The version in force at ``at`` (the latest taken at or before it); the newest when ``at`` is None."""
-    table = _table()
-    query = select(table).where(table.c.device_id == device_id)
-    if at is not None:
-        query = query.where(table.c.taken_at <= at)
-    with engine.connect() as conn:
-        row = conn.execute(query.order_by(table.c.taken_at.desc(), table.c.id.desc()).limit(1)).first()
-    return _row(row) if row is not None else None
-
-
-def version_before(engine: Engine, version: Version) -> Version | None:
-    table = _table()
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(table).where(table.c.device_id == version.device_id)
-            .where((table.c.taken_at < version.taken_at)
-                   | ((table.c.taken_at == version.taken_at) & (table.c.id < version.id)))
-            .order_by(table.c.taken_at.desc(), table.c.id.desc()).limit(1)
-        ).first()
-    return _row(row) if row is not None else None
-
-
+# ----------------------------------------------------------------------------------- versions
 def _label(version: Version) -> str:
     taken = version.taken_at if version.taken_at.tzinfo else version.taken_at.replace(tzinfo=UTC)
     return f"{version.device_id} {taken.astimezone().isoformat(timespec='seconds')} sha256:{version.sha256[:12]}"
@@ -259,7 +173,7 @@ class RunReport:
 
 async def run_backups(
     engine: Engine,
-    targets: Iterable[Target],
+    targets: Iterable[SshTarget],
     errors: Iterable[DeviceError] = (),
     *,
     config: bool = True,
@@ -274,7 +188,7 @@ async def run_backups(
     """
     started = time.monotonic()
     results: list[DeviceResult] = [DeviceResult(e.device_id, "failed", e) for e in errors]
-    todo: list[Target] = []
+    todo: list[SshTarget] = []
     for target in targets:
         if config and not facts and not supported(target.platform):
             results.append(DeviceResult(target.device_id, "failed", target.error(
@@ -329,9 +243,9 @@ async def backup_job(inventory: Inventory, engine: Engine, device_ids: Iterable[
 
     Never raises for a device's failure (each is logged and in the report).
     """
-    from netmon.ssh.session import targets_from_inventory
+    from netmon.ssh.session import ssh_targets
 
-    targets, errors = targets_from_inventory(inventory, device_ids)
+    targets, errors = ssh_targets(inventory, device_ids)
     report = await run_backups(engine, targets, errors)
     log.info("config backup: %s", report.summary())
     return report

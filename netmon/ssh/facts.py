@@ -19,12 +19,11 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, update
-
-from netmon.store import models as m
+from netmon.store.facts import update_device_facts
 
 if TYPE_CHECKING:
     from netmon.ssh.session import Session
+    from netmon.store.db import Engine
 
 FACT_NAMES = ("hostname", "hardware", "serial", "os_version", "uptime")
 
@@ -189,7 +188,4 @@ def save_facts(engine: Engine, device_id: str, facts: Facts, at: datetime) -> bo
         value = getattr(facts, name)
         if value is not None:
             values[name] = value
-    table = m.Device.__table__  # type: ignore[attr-defined]
-    with engine.begin() as conn:
-        result = conn.execute(update(table).where(table.c.id == device_id).values(**values))
-    return bool(result.rowcount)
+    return update_device_facts(engine, device_id, values)

@@ -74,7 +74,7 @@ class SshSettings(BaseSettings):
     change_delay_s: float = Field(60.0, ge=0)
     """After a config-change signal, wait this long (and for the signals to stop) before backing up."""
 
-    def deadline_for(self, target: Target) -> float:
+    def deadline_for(self, target: SshTarget) -> float:
         return self.deadline_s if self.deadline_s is not None else 4 * target.timeout_s
 
 
@@ -99,7 +99,7 @@ class HostKeyRejected(paramiko.SSHException):  # type: ignore[misc]  # paramiko 
 
 # ----------------------------------------------------------------------------- targets
 @dataclass(frozen=True)
-class Target:
+class SshTarget:
     """Everything one session needs. Secrets are :class:`Secret` objects: their repr is the reference."""
 
     device_id: str
@@ -126,9 +126,9 @@ class Target:
         return DeviceError(self.device_id, self.address, kind, detail)
 
 
-def targets_from_inventory(
+def ssh_targets(
     inventory: Inventory, device_ids: Iterable[str] | None = None
-) -> tuple[list[Target], list[DeviceError]]:
+) -> tuple[list[SshTarget], list[DeviceError]]:
     """SSH targets for devices with an ``ssh_profile`` (all, or ``device_ids``), plus per-device errors.
 
     A secret that cannot be resolved fails only the devices of that profile. Each
@@ -143,7 +143,7 @@ def targets_from_inventory(
         errors = [DeviceError(d, "?", "unknown", "not in the inventory") for d in ids if d not in inventory.devices]
         devices = [inventory.devices[d] for d in ids if d in inventory.devices]
     resolved: dict[str, tuple[dict[str, Secret | None], str | None]] = {}
-    targets: list[Target] = []
+    targets: list[SshTarget] = []
     for device in devices:
         address = device.mgmt.host
         if device.ssh_profile is None:
@@ -170,7 +170,7 @@ def targets_from_inventory(
         if problem is not None:
             errors.append(DeviceError(device.id, target_address, "credentials", problem))
             continue
-        targets.append(Target(device.id, device.platform, address, profile.port, profile.username, profile.name,
+        targets.append(SshTarget(device.id, device.platform, address, profile.port, profile.username, profile.name,
                               profile.timeout_s, secrets["password"], secrets["key"], secrets["enable_secret"]))
     return targets, errors
 
@@ -277,7 +277,7 @@ class _Handle:
 class Session:
     """A logged-in, privileged CLI session; ``send`` runs one command and returns its output."""
 
-    def __init__(self, conn: Any, target: Target, deadline: float) -> None:
+    def __init__(self, conn: Any, target: SshTarget, deadline: float) -> None:
         self._conn = conn
         self.target = target
         self._deadline = deadline  # time.monotonic() value
@@ -289,7 +289,7 @@ class Session:
         return str(output)
 
 
-def _connect(target: Target, known: KnownHosts, handle: _Handle, deadline: float) -> Session:
+def _connect(target: SshTarget, known: KnownHosts, handle: _Handle, deadline: float) -> Session:
     from netmiko import ConnectHandler  # slow import (~0.3 s): only when a session is really opened
 
     sock = socket.create_connection((target.host, target.port), timeout=target.timeout_s)
@@ -342,7 +342,7 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return seen
 
 
-def _classify(target: Target, exc: BaseException) -> DeviceError:
+def _classify(target: SshTarget, exc: BaseException) -> DeviceError:
     """A clear, secret-free message for what went wrong."""
     from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException, ReadTimeout
 
@@ -404,7 +404,7 @@ def _disconnect(handle: _Handle) -> None:
 class Outcome(Generic[R]):
     """The result of one device's session: ``value`` or ``error``, and how long it took."""
 
-    target: Target
+    target: SshTarget
     value: R | None = None
     error: DeviceError | None = None
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -416,7 +416,7 @@ class Outcome(Generic[R]):
 
 
 async def run_session(
-    target: Target, work: Callable[[Session], R], known: KnownHosts, deadline_s: float
+    target: SshTarget, work: Callable[[Session], R], known: KnownHosts, deadline_s: float
 ) -> Outcome[R]:
     """Run ``work`` in a fresh session to ``target``, in a daemon thread, cut at ``deadline_s``."""
     loop = asyncio.get_running_loop()
@@ -463,7 +463,7 @@ async def run_session(
 
 
 async def run_sessions(
-    targets: Iterable[Target],
+    targets: Iterable[SshTarget],
     work: Callable[[Session], R],
     *,
     settings: SshSettings | None = None,
@@ -479,7 +479,7 @@ async def run_sessions(
     known = KnownHosts.from_settings(settings)
     semaphore = asyncio.Semaphore(concurrency or settings.concurrency)
 
-    async def one(target: Target) -> Outcome[R]:
+    async def one(target: SshTarget) -> Outcome[R]:
         async with semaphore:
             outcome = await run_session(target, work, known, settings.deadline_for(target))
         if on_outcome is not None:

@@ -8,6 +8,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 
+__all__ = ["MIGRATIONS", "Engine", "alembic_config", "make_engine", "upgrade"]
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 

@@ -7,14 +7,16 @@ its ``last_seen`` is refreshed at most every ``touch_every_s``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, update
+from sqlalchemy import Engine, bindparam, insert, select, update
 
-from netmon.health.interpret import DeviceObs, Hardware
+from netmon.health.observation import DeviceObs, Hardware
 from netmon.store import models as m
+from netmon.store.models import table
 
 _ITF_FIELDS = ("name", "descr", "alias", "if_type", "speed_bps", "admin_status", "oper_status")
 
@@ -32,7 +34,7 @@ class FactStore:
 
     def _load(self) -> None:
         with self.engine.connect() as conn:
-            for row in conn.execute(m.Interface.__table__.select()):  # type: ignore[attr-defined]
+            for row in conn.execute(table(m.Interface).select()):
                 key = (row.device_id, row.if_index)
                 self._written[key] = tuple(getattr(row, f) for f in _ITF_FIELDS)
                 self._touched[key] = row.last_seen.timestamp() if row.last_seen else 0.0
@@ -72,19 +74,19 @@ class FactStore:
                 self._touched[key] = obs.at
         if not (new or changed or touch or fact_updates):
             return 0
-        from sqlalchemy import bindparam
-
-        table = m.Interface.__table__  # type: ignore[attr-defined]
-        dev = m.Device.__table__  # type: ignore[attr-defined]
+        interfaces = table(m.Interface)
+        dev = table(m.Device)
         now = datetime.now(UTC)
         with self.engine.begin() as conn:
             if new:
-                conn.execute(insert(table), new)
+                conn.execute(insert(interfaces), new)
             if changed:
-                stmt = update(table).where(table.c.device_id == bindparam("_d"), table.c.if_index == bindparam("_i"))
+                stmt = update(interfaces).where(interfaces.c.device_id == bindparam("_d"),
+                                                interfaces.c.if_index == bindparam("_i"))
                 conn.execute(stmt, changed)
             if touch:
-                stmt = update(table).where(table.c.device_id == bindparam("_d"), table.c.if_index == bindparam("_i"))
+                stmt = update(interfaces).where(interfaces.c.device_id == bindparam("_d"),
+                                                interfaces.c.if_index == bindparam("_i"))
                 conn.execute(stmt.values(last_seen=now), [{"_d": d, "_i": i} for d, i in touch])
             if fact_updates:
                 conn.execute(update(dev).where(dev.c.id == bindparam("_id")), fact_updates)
@@ -94,11 +96,40 @@ class FactStore:
         """Model, serial and software version from discovery (ENTITY-MIB), for devices in ``device``."""
         if not hardware:
             return
-        from sqlalchemy import bindparam
-
-        dev = m.Device.__table__  # type: ignore[attr-defined]
+        dev = table(m.Device)
         now = datetime.now(UTC)
         rows = [{"_id": d, "hardware": h.model, "serial": h.serial, "os_version": h.software, "facts_at": now}
                 for d, h in hardware.items()]
         with self.engine.begin() as conn:
             conn.execute(update(dev).where(dev.c.id == bindparam("_id")), rows)
+
+
+def update_device_facts(engine: Engine, device_id: str, values: Mapping[str, Any]) -> bool:
+    """Write these columns (facts learnt over SSH) on the device row; False when the device is not in the
+    database (no sync yet)."""
+    dev = table(m.Device)
+    with engine.begin() as conn:
+        result = conn.execute(update(dev).where(dev.c.id == device_id).values(**values))
+    return bool(result.rowcount)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceFacts:
+    """What polling and SSH learnt about one device (``netmon inventory show``)."""
+
+    hardware: str | None
+    serial: str | None
+    os_version: str | None
+    sys_name: str | None
+    sys_descr: str | None
+    facts_at: datetime | None
+
+
+def device_facts(engine: Engine, device_id: str) -> DeviceFacts | None:
+    """The facts stored on the device row; None when the device is not in the database (no sync yet)."""
+    dev = table(m.Device)
+    with engine.connect() as conn:
+        row = conn.execute(select(dev.c.hardware, dev.c.serial, dev.c.os_version, dev.c.sys_name, dev.c.sys_descr,
+                                  dev.c.facts_at).where(dev.c.id == device_id)).first()
+    return None if row is None else DeviceFacts(row.hardware, row.serial, row.os_version, row.sys_name,
+                                                row.sys_descr, row.facts_at)

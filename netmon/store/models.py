@@ -10,10 +10,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Text
+from sqlalchemy import JSON, BigInteger, Column, Index, Table, Text
 from sqlmodel import Field, SQLModel
 
 metadata = SQLModel.metadata
+
+
+def table(model: type[SQLModel]) -> Table:
+    """The Core table of a model, typed (SQLModel's stubs do not declare ``Model.__table__``)."""
+    name = model.__tablename__
+    return metadata.tables[name if isinstance(name, str) else name()]
 
 
 # ------------------------------------------------------------------ inventory

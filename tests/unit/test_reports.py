@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from netmon import reports as r
+from netmon.cli.common import district_codes
+from netmon.cli.reports import register
 from netmon.health.maintenance import maintenance_intervals
 from netmon.inventory import schema as s
 from netmon.reports import OutageRow, Run, SiteInfo
@@ -213,7 +215,7 @@ def test_select_outages_filters() -> None:
     assert ids(r.select_outages(rows, since=t(12))) == [3, 2]
     assert ids(r.select_outages(rows, districts={"846"}, site_district=site_district)) == [3, 2]
     assert ids(r.select_outages(rows, districts={"848"}, site_district=site_district)) == [3, 1, 4]
-    assert r.district_codes({"848": "Huyện Cầu Ngang", "846": "Huyện Tiểu Cần"}, "cau ngang") == {"848"}
+    assert district_codes({"848": "Huyện Cầu Ngang", "846": "Huyện Tiểu Cần"}, "cau ngang") == {"848"}
     assert r.parse_since("2026-11-10") == datetime(2026, 11, 9, 17, tzinfo=UTC)
 
 
@@ -226,9 +228,9 @@ def db(tmp_path: Path) -> str:
     """The mini inventory synced into a SQLite database, with a hand-written history for November 2024."""
     from sqlalchemy import insert
 
-    from netmon.inventory import sync as syncer
     from netmon.inventory.load import load_inventory
     from netmon.store import models as m
+    from netmon.store import sync as syncer
     from netmon.store.db import make_engine, upgrade
 
     inv_dir = tmp_path / "inv"
@@ -273,7 +275,7 @@ def _app() -> typer.Typer:
     def main() -> None:
         """netmon (test app)."""
 
-    r.register(app)
+    register(app)
     return app
 
 

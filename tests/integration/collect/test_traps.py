@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 
 from netmon.collect import ber
-from netmon.collect.oids import IF_INDEX, SYS_UPTIME
 from netmon.collect.target import Target
 from netmon.collect.traps import SNMP_TRAP_OID, Trap, TrapReceiver
+from netmon.mib import IF_INDEX, SYS_UPTIME
 from netmon.secrets import Secret
 
 pytestmark = [

@@ -24,12 +24,13 @@ from sqlalchemy import Engine, select
 from sshfake import PASSWORD, SECRETS, FakeHost, FakeNos, free_ports, write_netmon_inventory
 from typer.testing import CliRunner
 
-from netmon.inventory import sync as syncer
 from netmon.inventory.load import Inventory, load_inventory
 from netmon.ssh import backup
 from netmon.ssh.backup import backup_job, run_backups
-from netmon.ssh.session import SshSettings, targets_from_inventory
+from netmon.ssh.session import SshSettings, ssh_targets
+from netmon.store import backups
 from netmon.store import models as m
+from netmon.store import sync as syncer
 from netmon.store.db import make_engine, upgrade
 
 pytestmark = pytest.mark.integration
@@ -130,7 +131,7 @@ def test_facts_backup_unchanged_changed_and_diff(db_url: str, tmp_path: Path, ho
             "srx345", "CX3019AF0456", "21.4R3-S5.4")
         assert all(rows[d].facts_at is not None for d in ("rt-ios", "sw-eos", "fw-junos"))
         for device_id, platform, _ in GOOD:
-            stored = backup.version_at(engine, device_id)
+            stored = backups.version_at(engine, device_id)
             assert stored is not None
             leaked = [s for s in SECRETS[platform][1] if s in stored.content]
             assert not leaked, f"{device_id}: {leaked}"
@@ -138,7 +139,7 @@ def test_facts_backup_unchanged_changed_and_diff(db_url: str, tmp_path: Path, ho
 
         second = asyncio.run(backup_job(inv, engine))
         assert [r.status for r in second.results] == ["unchanged"] * 3
-        assert len(backup.versions(engine, "rt-ios")) == 1
+        assert len(backups.versions(engine, "rt-ios")) == 1
 
         # Someone edits rt-ios: a description and a new static route (and the volatile header moves on).
         ios = hosts[0]
@@ -152,9 +153,9 @@ def test_facts_backup_unchanged_changed_and_diff(db_url: str, tmp_path: Path, ho
         third = asyncio.run(backup_job(inv, engine))
     assert {r.device_id: r.status for r in third.results} == {"rt-ios": "changed", "sw-eos": "unchanged",
                                                               "fw-junos": "unchanged"}
-    old, new = backup.versions(engine, "rt-ios")
-    new_v = backup.version_at(engine, "rt-ios")
-    old_v = backup.version_before(engine, new_v)  # type: ignore[arg-type]
+    old, new = backups.versions(engine, "rt-ios")
+    new_v = backups.version_at(engine, "rt-ios")
+    old_v = backups.version_before(engine, new_v)  # type: ignore[arg-type]
     assert old_v is not None and new_v is not None and (old_v.sha256, new_v.sha256) == (old.sha256, new.sha256)
     changes = [line for line in backup.unified_diff(old_v, new_v).splitlines()[2:] if line[:1] in "+-"]
     # Only the real edits: the moved "Current configuration"/"Last configuration change" headers are not.
@@ -279,7 +280,7 @@ def test_wrong_credentials_name_the_device_and_never_the_password(
     bad = next(h for h in fake.hosts if h.name == "rt-badpw")
     inv = inventory(tmp_path, [fake.hosts[0], bad])
     caplog.set_level(logging.DEBUG)  # netmiko and paramiko at their most talkative
-    report = asyncio.run(run_backups(fresh_engine(tmp_path), *targets_from_inventory(inv), config=False))
+    report = asyncio.run(run_backups(fresh_engine(tmp_path), *ssh_targets(inv), config=False))
     by_id = {r.device_id: r for r in report.results}
     assert by_id["rt-ios"].error is None
     error = by_id["rt-badpw"].error
@@ -294,7 +295,7 @@ def test_unresolvable_secret_fails_only_that_device(env: Path, fake: FakeNos, tm
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     inv = inventory(tmp_path, good_hosts(fake))
     monkeypatch.delenv(PASSWORD_ENV)
-    targets, errors = targets_from_inventory(inv, ["rt-ios", "nope"])
+    targets, errors = ssh_targets(inv, ["rt-ios", "nope"])
     assert targets == []
     assert [(e.device_id, e.kind) for e in errors] == [("nope", "unknown"), ("rt-ios", "credentials")]
     assert f"environment variable {PASSWORD_ENV} is not set" in str(errors[1])
@@ -302,7 +303,7 @@ def test_unresolvable_secret_fails_only_that_device(env: Path, fake: FakeNos, tm
 
 # ------------------------------------------------------------------------------------------ host keys
 def _facts_only(inv: Inventory, tmp_path: Path, **settings: Any) -> backup.RunReport:
-    return asyncio.run(run_backups(fresh_engine(tmp_path), *targets_from_inventory(inv, ["rt-ios"]), config=False,
+    return asyncio.run(run_backups(fresh_engine(tmp_path), *ssh_targets(inv, ["rt-ios"]), config=False,
                                    settings=SshSettings(**settings)))
 
 
@@ -337,10 +338,10 @@ def test_host_keys_are_checked(fake: FakeNos, tmp_path: Path, host_key: tuple[Pa
 
 # ------------------------------------------------------------------------------------------------ CLI
 def test_cli_backup_show_diff_and_inventory_show(env: Path, fake: FakeNos, tmp_path: Path) -> None:
-    from netmon.cli import app, inventory_app
-    from netmon.ssh.cli import register
+    from netmon.cli import app
+    from netmon.cli.backup import register
 
-    register(app, inventory_app)
+    register(app)
     runner = CliRunner()
     inv_dir = tmp_path / "inv"
     inventory(tmp_path, good_hosts(fake))
@@ -362,10 +363,10 @@ def test_cli_backup_show_diff_and_inventory_show(env: Path, fake: FakeNos, tmp_p
 
     # A second version (as a later run would store it): diff by default, by --from/--to, and show --at.
     engine = make_engine(db)
-    first = backup.version_at(engine, "rt-ios")
+    first = backups.version_at(engine, "rt-ios")
     assert first is not None
     later = first.taken_at + timedelta(hours=1)
-    backup.store_config(engine, "rt-ios", first.content.replace("ip forward-protocol nd\n",
+    backups.store_config(engine, "rt-ios", first.content.replace("ip forward-protocol nd\n",
                                                                 f"ip forward-protocol nd\n{ROUTE}\n"), later)
     diff = runner.invoke(app, ["backup", "diff", "rt-ios", "--database", db])
     assert diff.exit_code == 0

@@ -17,9 +17,9 @@ from typer.testing import CliRunner
 
 from netmon.cli import app
 from netmon.inventory.load import load_inventory
-from netmon.inventory.sync import apply, plan
 from netmon.store import models as m
 from netmon.store.db import alembic_config, make_engine, upgrade
+from netmon.store.sync import apply, plan
 
 pytestmark = pytest.mark.integration
 HEAD = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()

@@ -293,7 +293,7 @@ def _exported_families() -> set[str]:
 
     text = METRICS_PY.read_text(encoding="utf-8")
     found = set()
-    for name, kind in re.findall(r'_Family\(\s*"(netmon_\w+)",\s*"[^"]*",\s*"(\w+)"', text):
+    for name, kind in re.findall(r'\bFamily\(\s*"(netmon_\w+)",\s*"[^"]*",\s*"(\w+)"', text):
         found.add(name + {"counter": "_total", "info": "_info"}.get(kind, ""))
     found |= {f"netmon_interface_{n}_total" for n in COUNTER_NAMES}
     found |= {f"{name}_total" for _, name, _ in POLL_COUNTERS}

@@ -1,8 +1,9 @@
 """/metrics: the families (the contract alert rules and dashboards are written against), the fast renderer's
 identity with prometheus-client's ``generate_latest``, UTF-8, secrets, counters across a reboot, promtool.
 
-The state is the sample province after three polls through the real Monitor (see ``bench/exposition.py``):
-the simulated agents answer in-process, a district router is off, a watched link down, a router rebooted.
+The state is the sample province after three polls through the real Monitor (``tests/simulated_monitor.py``,
+which ``bench/exposition.py`` measures too): the simulated agents answer in-process, a district router is off,
+a watched link down, a router rebooted.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from hypothesis import strategies as st
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.utils import floatToGoString
+from simulated_monitor import ENV, KNOWN_LINT, ROUND_S, State, build_state
 
-from bench.exposition import ENV, KNOWN_LINT, ROUND_S, State, build_state
 from netmon.expose.http import make_metrics_app
 from netmon.expose.metrics import CONTENT_TYPE, MonitorCollector, go_float, go_floats
 
@@ -280,7 +281,7 @@ def test_promtool_check_metrics(state: State) -> None:
     proc = subprocess.run(["promtool", "check", "metrics"], input=state.collector.render(), capture_output=True,
                           timeout=120, check=False)
     lines = {ln.strip() for ln in (proc.stdout + proc.stderr).decode().splitlines() if ln.strip()}
-    # exit 3: lint problems only; the one known is a contract name (see bench/exposition.py)
+    # exit 3: lint problems only; the one known is a contract name (see tests/simulated_monitor.py)
     assert proc.returncode == 0 or (proc.returncode == 3 and lines <= KNOWN_LINT), lines
 
 

@@ -16,12 +16,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from netmon.health.observation import DeviceObs, InterfaceObs
 from netmon.health.rates import (
     COUNTERS,
     CounterName,
-    CounterSnapshot,
     CounterTracker,
-    InterfaceCounters,
     RateConfig,
     Reason,
     compute_rates,
@@ -33,19 +32,20 @@ W32 = 2**32
 BOOT = 123_456  # uptime (ticks) at at=0
 
 
-def itf(bits: int = 64, speed: int | None = M100, name: str | None = "ge-0/0/1", **kw: Any) -> InterfaceCounters:
+def itf(bits: int = 64, speed: int | None = M100, name: str | None = "ge-0/0/1", **kw: Any) -> InterfaceObs:
     values: dict[str, Any] = {"in_octets": 0, "out_octets": 0, "in_errors": 0, "out_errors": 0}
     values.update(kw)
-    return InterfaceCounters(bits=bits, speed_bps=speed, if_name=name, **values)
+    return InterfaceObs(0, bits=bits, speed_bps=speed, name=name, **values)  # snap() gives the ifIndex
 
 
-def snap(at: float, *itfs: InterfaceCounters, uptime: int | str | None = "auto", **by_index: Any) -> CounterSnapshot:
-    interfaces: dict[int, InterfaceCounters] = {i + 1: x for i, x in enumerate(itfs)}
+def snap(at: float, *itfs: InterfaceObs, uptime: int | str | None = "auto", **by_index: Any) -> DeviceObs:
+    interfaces: dict[int, InterfaceObs] = {i + 1: x for i, x in enumerate(itfs)}
     interfaces.update({int(k.removeprefix("i")): v for k, v in by_index.items()})
+    interfaces = {i: replace(x, if_index=i) for i, x in interfaces.items()}
     ticks = (BOOT + round(at * 100)) % W32 if uptime == "auto" and math.isfinite(at) else uptime
     ticks = None if ticks == "auto" else ticks
     assert not isinstance(ticks, str)
-    return CounterSnapshot(at=at, sys_uptime_ticks=ticks, interfaces=interfaces)
+    return DeviceObs("dev", at, True, uptime_ticks=ticks, interfaces=interfaces)
 
 
 def reasons(result: Any) -> list[tuple[int | None, Reason]]:
@@ -94,7 +94,7 @@ def test_unknown_or_zero_speed_means_no_clamp_and_no_utilisation() -> None:
 
 def test_bits_must_be_32_or_64() -> None:
     with pytest.raises(ValueError):
-        InterfaceCounters(bits=16)
+        InterfaceObs(1, bits=16)
 
 
 # ----------------------------------------------------------------------------------------------- wraps
@@ -242,7 +242,7 @@ def test_renumbered_interface_is_dropped() -> None:
     a = snap(0, itf(name="ge-0/0/1", in_octets=10))
     r = compute_rates(a, snap(10, itf(name="ge-0/0/7", in_octets=20)))
     assert reasons(r) == [(1, Reason.RENUMBERED)] and r.interfaces[1].in_bps is None
-    by_descr = compute_rates(snap(0, itf(name=None, if_descr="Gi1")), snap(10, itf(name=None, if_descr="Gi2")))
+    by_descr = compute_rates(snap(0, itf(name=None, descr="Gi1")), snap(10, itf(name=None, descr="Gi2")))
     assert reasons(by_descr) == [(1, Reason.RENUMBERED)]
     name_unknown = compute_rates(a, snap(10, itf(name=None, in_octets=20)))
     assert name_unknown.discontinuities == ()
@@ -353,7 +353,7 @@ EVENTS = ["traffic"] * 8 + ["burst", "reset", "reboot", "garbage", "renumber", "
 
 
 @st.composite
-def sequences(draw: st.DrawFn) -> list[CounterSnapshot]:
+def sequences(draw: st.DrawFn) -> list[DeviceObs]:
     """Mostly realistic polls of a few interfaces, with every kind of accident mixed in."""
     n = draw(st.integers(1, 3))
     state: list[dict[str, Any]] = []
@@ -403,9 +403,10 @@ def sequences(draw: st.DrawFn) -> list[CounterSnapshot]:
             elif event == "disc":
                 s["disc"] += 1
         itfs = {
-            i + 1: InterfaceCounters(
+            i + 1: InterfaceObs(
+                i + 1,
                 bits=s["bits"],
-                if_name=s["name"],
+                name=s["name"],
                 speed_bps=s["speed"],
                 discontinuity_ticks=s["disc"],
                 **{c: (None if draw(st.sampled_from(EVENTS)) == "none" else s[c]) for c in COUNTERS},
@@ -414,14 +415,14 @@ def sequences(draw: st.DrawFn) -> list[CounterSnapshot]:
             if s["present"]
         }
         out.append(
-            CounterSnapshot(at=at, sys_uptime_ticks=draw(st.sampled_from([uptime] * 5 + [None])), interfaces=itfs)
+            DeviceObs("dev", at, True, uptime_ticks=draw(st.sampled_from([uptime] * 5 + [None])), interfaces=itfs)
         )
     return out
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sequences())
-def test_property_rates_bounded_and_exported_totals_monotonic(seq: list[CounterSnapshot]) -> None:
+def test_property_rates_bounded_and_exported_totals_monotonic(seq: list[DeviceObs]) -> None:
     t = CounterTracker(forget_after_s=1e9)
     before: dict[int, dict[CounterName, int]] = {}
     for s in seq:
@@ -451,7 +452,7 @@ def test_property_rates_bounded_and_exported_totals_monotonic(seq: list[CounterS
 
 
 @st.composite
-def clean_traffic(draw: st.DrawFn) -> tuple[list[CounterSnapshot], list[int], int | None]:
+def clean_traffic(draw: st.DrawFn) -> tuple[list[DeviceObs], list[int], int | None]:
     """Traffic within the link's speed, consistent uptime, no accident: must be measured exactly."""
     bits = draw(st.sampled_from([32, 64]))
     speed = draw(st.sampled_from([s for s in SPEEDS if s]))
@@ -468,14 +469,14 @@ def clean_traffic(draw: st.DrawFn) -> tuple[list[CounterSnapshot], list[int], in
             truth.append(octets)
             counter = (counter + octets) % 2**bits
         uptime = (boot + round(at * 100)) % W32
-        x = InterfaceCounters(bits=bits, speed_bps=speed, if_name="xe-1/0/0", in_octets=counter, discontinuity_ticks=7)
-        snaps.append(CounterSnapshot(at=at, sys_uptime_ticks=uptime, interfaces={5: x}))
+        x = InterfaceObs(5, bits=bits, speed_bps=speed, name="xe-1/0/0", in_octets=counter, discontinuity_ticks=7)
+        snaps.append(DeviceObs("dev", at, True, uptime_ticks=uptime, interfaces={5: x}))
     return snaps, truth, speed
 
 
 @settings(max_examples=200, deadline=None)
 @given(clean_traffic())
-def test_property_clean_traffic_is_measured_exactly(case: tuple[list[CounterSnapshot], list[int], int | None]) -> None:
+def test_property_clean_traffic_is_measured_exactly(case: tuple[list[DeviceObs], list[int], int | None]) -> None:
     snaps, truth, speed = case
     t = CounterTracker()
     t.update("d", snaps[0])

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sshfake import fixture
 
 from netmon.ssh import backup
+from netmon.store import backups
 from netmon.store import models as m
 from netmon.store.db import make_engine, upgrade
 
@@ -20,22 +21,22 @@ V2 = "hostname r1\n!\ninterface Gi0/0\n description new\n!\nip route 0.0.0.0 0.0
 def test_only_changes_are_stored_and_diffed(db_url: str) -> None:
     engine = make_engine(db_url)
     upgrade(engine)
-    assert backup.store_config(engine, "r1", V1, T0)[0] == "new"
-    assert backup.store_config(engine, "r1", V1, T0 + timedelta(days=1))[0] == "unchanged"
-    status, digest = backup.store_config(engine, "r1", V2, T0 + timedelta(days=2))
-    assert (status, digest) == ("changed", backup.sha256(V2))
-    assert backup.store_config(engine, "r1", V2, T0 + timedelta(days=3))[0] == "unchanged"
+    assert backups.store_config(engine, "r1", V1, T0)[0] == "new"
+    assert backups.store_config(engine, "r1", V1, T0 + timedelta(days=1))[0] == "unchanged"
+    status, digest = backups.store_config(engine, "r1", V2, T0 + timedelta(days=2))
+    assert (status, digest) == ("changed", backups.sha256(V2))
+    assert backups.store_config(engine, "r1", V2, T0 + timedelta(days=3))[0] == "unchanged"
 
-    stored = backup.versions(engine, "r1")
+    stored = backups.versions(engine, "r1")
     assert [v.taken_at for v in stored] == [T0, T0 + timedelta(days=2)]
-    latest = backup.version_at(engine, "r1")
+    latest = backups.version_at(engine, "r1")
     assert latest is not None and latest.content == V2
-    in_force = backup.version_at(engine, "r1", T0 + timedelta(days=1, hours=5))
+    in_force = backups.version_at(engine, "r1", T0 + timedelta(days=1, hours=5))
     assert in_force is not None and in_force.content == V1
-    assert backup.version_at(engine, "r1", T0 - timedelta(seconds=1)) is None
-    previous = backup.version_before(engine, latest)
-    assert previous is not None and previous.sha256 == backup.sha256(V1)
-    assert backup.version_before(engine, previous) is None
+    assert backups.version_at(engine, "r1", T0 - timedelta(seconds=1)) is None
+    previous = backups.version_before(engine, latest)
+    assert previous is not None and previous.sha256 == backups.sha256(V1)
+    assert backups.version_before(engine, previous) is None
 
     diff = backup.unified_diff(previous, latest).splitlines()
     assert diff[0].startswith("--- r1 ") and diff[1].startswith("+++ r1 ")
@@ -52,9 +53,9 @@ def test_only_changes_are_stored_and_diffed(db_url: str) -> None:
 def test_devices_are_independent(db_url: str) -> None:
     engine = make_engine(db_url)
     upgrade(engine)
-    assert backup.store_config(engine, "r1", V1, T0)[0] == "new"
-    assert backup.store_config(engine, "r2", V1, T0)[0] == "new"
-    assert len(backup.versions(engine, "r1")) == len(backup.versions(engine, "r2")) == 1
+    assert backups.store_config(engine, "r1", V1, T0)[0] == "new"
+    assert backups.store_config(engine, "r2", V1, T0)[0] == "new"
+    assert len(backups.versions(engine, "r1")) == len(backups.versions(engine, "r2")) == 1
 
 
 def test_prepare_scrubs_and_drops_volatile_lines() -> None:

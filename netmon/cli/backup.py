@@ -1,4 +1,4 @@
-"""``netmon backup …`` and ``netmon inventory show``: configuration backups and device facts over SSH.
+"""``netmon backup …``: configuration backups and device facts over SSH.
 
 Credentials come only from the inventory's SSH profiles (``env:``/``file:``); no
 option takes a password, so none can end up in shell history or ``ps``.
@@ -7,34 +7,36 @@ option takes a password, so none can end up in shell history or ``ps``.
 from __future__ import annotations
 
 import asyncio
-import difflib
 import logging
 import sys
-from datetime import datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperArgument, TyperGroup
 
-if TYPE_CHECKING:
-    from sqlalchemy import Engine
+from netmon.cli.common import (
+    DatabaseOpt,
+    DistrictOpt,
+    PathArg,
+    district_codes,
+    err,
+    inventory_districts,
+    load_or_exit,
+    local_time,
+    open_database,
+    out,
+    parse_when,
+    unknown_device,
+)
 
+if TYPE_CHECKING:
     from netmon.inventory.load import Inventory
     from netmon.ssh.backup import RunReport
+    from netmon.store.db import Engine
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
-
-PathArg = Annotated[
-    Path | None, typer.Argument(help="Inventory folder or file (default: NETMON_INVENTORY or ./inventory).")
-]
-DatabaseOpt = Annotated[str | None, typer.Option(help="Database URL (default: NETMON_DATABASE_URL).")]
 DeviceOpt = Annotated[list[str] | None, typer.Option("--device", help="Device id (repeat for several).")]
-DistrictOpt = Annotated[str | None, typer.Option(help="Only this district (GSO code or name).")]
 ConcurrencyOpt = Annotated[
     int | None, typer.Option(min=1, max=512, help="Sessions at once (default: NETMON_SSH_CONCURRENCY or 32).")
 ]
@@ -70,72 +72,27 @@ backup_app = typer.Typer(
 
 
 # ---------------------------------------------------------------------------------- helpers
-def _engine(database: str | None) -> Engine:
-    from netmon.settings import get_settings
-    from netmon.store.db import make_engine, upgrade
-
-    engine = make_engine(database or get_settings().database_url)
-    upgrade(engine)
-    return engine
-
-
-def _load(path: Path | None) -> Inventory:
-    from netmon.cli import _load_or_exit
-
-    return _load_or_exit(path)
-
-
-def _select(inv: Inventory, devices: list[str] | None, district: str | None) -> list[str] | None:
+def select_devices(inv: Inventory, devices: list[str] | None, district: str | None) -> list[str] | None:
     """Device ids to work on (None: every device with an SSH profile)."""
-    from netmon.cli import _district_codes
-
     if not devices and not district:
         return None
     ids = list(devices) if devices else [d.id for d in inv.devices.values() if d.ssh_profile]
     if devices:
         unknown = [d for d in devices if d not in inv.devices]
         if unknown:
-            _unknown_device(inv, unknown[0])
+            raise unknown_device(inv, unknown[0])
     if district:
-        codes = _district_codes(inv, district)
+        codes = district_codes(inventory_districts(inv), district)
         ids = [d for d in ids if inv.sites[inv.devices[d].site].district in codes]
     return ids
-
-
-def _unknown_device(inv: Inventory, device_id: str) -> None:
-    close = difflib.get_close_matches(device_id, list(inv.devices), n=3)
-    hint = f"; did you mean {', '.join(close)}?" if close else ""
-    err.print(f"unknown device {device_id!r}{hint}", markup=False)
-    raise typer.Exit(2)
-
-
-def _when(text: str | None, option: str) -> datetime | None:
-    """ISO date or date-time; without a zone it is local time (what an operator types)."""
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        err.print(f"{option}: not an ISO date or date-time: {text!r} (e.g. 2026-05-06 or 2026-05-06T09:30)",
-                  markup=False)
-        raise typer.Exit(2) from None
-    return value.astimezone() if value.tzinfo is None else value
-
-
-def _local(value: datetime | None) -> str:
-    if value is None:
-        return "—"
-    from datetime import UTC
-
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone().isoformat(timespec="seconds")
 
 
 def _run(inv: Inventory, engine: Engine, ids: list[str] | None, *, config: bool, facts: bool,
          concurrency: int | None) -> RunReport:
     from netmon.ssh.backup import run_backups
-    from netmon.ssh.session import targets_from_inventory
+    from netmon.ssh.session import ssh_targets
 
-    targets, errors = targets_from_inventory(inv, ids)
+    targets, errors = ssh_targets(inv, ids)
     if not targets and not errors:
         err.print("no device with an ssh_profile to work on")
         raise typer.Exit(1)
@@ -165,9 +122,9 @@ def backup(
     """Fetch running configurations now (and facts), store each only if it changed."""
     if ctx.invoked_subcommand is not None:
         return
-    inv = _load(path)
-    ids = _select(inv, device, district)
-    engine = _engine(database)
+    inv = load_or_exit(path)
+    ids = select_devices(inv, device, district)
+    engine = open_database(database)
     report = _run(inv, engine, ids, config=True, facts=not no_facts, concurrency=concurrency)
     table = Table("device", "result", "sha256", "seconds", "error")
     styles = {"new": "green", "changed": "yellow", "unchanged": "", "failed": "red"}
@@ -189,9 +146,9 @@ def backup_facts(
     concurrency: ConcurrencyOpt = None,
 ) -> None:
     """Collect model, serial, OS version and uptime now and store them on the devices."""
-    inv = _load(path)
-    engine = _engine(database)
-    report = _run(inv, engine, _select(inv, device, district), config=False, facts=True, concurrency=concurrency)
+    inv = load_or_exit(path)
+    engine = open_database(database)
+    report = _run(inv, engine, select_devices(inv, device, district), config=False, facts=True, concurrency=concurrency)
     table = Table("device", "hardware", "serial", "os version", "uptime", "stored", "error")
     for r in report.results:
         f = r.facts
@@ -213,16 +170,17 @@ def backup_diff(
     database: DatabaseOpt = None,
 ) -> None:
     """Unified diff between two stored versions of a device's configuration."""
-    from netmon.ssh.backup import unified_diff, version_at, version_before
+    from netmon.ssh.backup import unified_diff
+    from netmon.store.backups import version_at, version_before
 
-    engine = _engine(database)
-    new = version_at(engine, device_id, _when(until, "--to"))
+    engine = open_database(database)
+    new = version_at(engine, device_id, parse_when(until, "--to"))
     if new is None:
         err.print(f"{device_id}: no configuration stored{' at ' + until if until else ''}", markup=False)
         raise typer.Exit(1)
-    old = version_at(engine, device_id, _when(since, "--from")) if since else version_before(engine, new)
+    old = version_at(engine, device_id, parse_when(since, "--from")) if since else version_before(engine, new)
     if old is None:
-        err.print(f"{device_id}: only one version stored ({_local(new.taken_at)}); nothing to compare",
+        err.print(f"{device_id}: only one version stored ({local_time(new.taken_at)}); nothing to compare",
                   markup=False)
         raise typer.Exit(1)
     text = unified_diff(old, new)
@@ -239,14 +197,14 @@ def backup_show(
     database: DatabaseOpt = None,
 ) -> None:
     """Print a stored configuration (the latest, or the one in force at --at)."""
-    from netmon.ssh.backup import version_at
+    from netmon.store.backups import version_at
 
-    engine = _engine(database)
-    version = version_at(engine, device_id, _when(at, "--at"))
+    engine = open_database(database)
+    version = version_at(engine, device_id, parse_when(at, "--at"))
     if version is None:
         err.print(f"{device_id}: no configuration stored{' at ' + at if at else ''}", markup=False)
         raise typer.Exit(1)
-    err.print(f"{device_id}: version of {_local(version.taken_at)}, sha256 {version.sha256[:12]}", markup=False)
+    err.print(f"{device_id}: version of {local_time(version.taken_at)}, sha256 {version.sha256[:12]}", markup=False)
     sys.stdout.write(version.content)
 
 
@@ -256,78 +214,19 @@ def backup_history(
     database: DatabaseOpt = None,
 ) -> None:
     """List the stored versions of a device's configuration."""
-    from netmon.ssh.backup import versions
+    from netmon.store.backups import versions
 
-    rows = versions(_engine(database), device_id)
+    rows = versions(open_database(database), device_id)
     if not rows:
         err.print(f"{device_id}: no configuration stored", markup=False)
         raise typer.Exit(1)
     table = Table("#", "taken at", "sha256")
     for i, v in enumerate(rows, 1):
-        table.add_row(str(i), _local(v.taken_at), v.sha256[:12])
+        table.add_row(str(i), local_time(v.taken_at), v.sha256[:12])
     out.print(table)
 
 
-def inventory_show(
-    device_id: Annotated[str, typer.Argument(metavar="DEVICE", help="Device id.")],
-    path: PathArg = None,
-    database: DatabaseOpt = None,
-) -> None:
-    """One device: its inventory record, the facts learnt from it, and its last configuration backup."""
-    from sqlalchemy import select
-
-    from netmon.ssh.backup import versions
-    from netmon.store import models as m
-
-    inv = _load(path)
-    device = inv.devices.get(device_id)
-    if device is None:
-        _unknown_device(inv, device_id)
-        return
-    site = inv.sites.get(device.site)
-    district = inv.districts.get(site.district) if site and site.district else None
-    engine = _engine(database)
-    table_ = m.Device.__table__  # type: ignore[attr-defined]
-    with engine.connect() as conn:
-        row = conn.execute(select(table_).where(table_.c.id == device_id)).first()
-    history = versions(engine, device_id)
-
-    table = Table("", "", title=f"{device.id}", show_header=False, title_justify="left")
-
-    def add(label: str, value: Any) -> None:
-        table.add_row(f"[bold]{label}[/]", escape(str(value)) if value not in (None, "") else "—")
-
-    add("site", f"{site.name} ({site.id})" if site else device.site)
-    add("district", district.name if district else None)
-    add("management", device.mgmt)
-    add("role", device.role.value)
-    add("platform", device.platform)
-    add("model (inventory)", device.model)
-    add("snmp profile", device.snmp_profile)
-    add("ssh profile", device.ssh_profile)
-    for itf in device.interfaces:
-        add(f"watched {itf.role.value}", " ".join(x for x in (itf.name, itf.circuit, itf.provider) if x))
-    table.add_section()
-    if row is None:
-        add("facts", "not in the database (run 'netmon sync')")
-    else:
-        add("hardware", row.hardware)
-        add("serial", row.serial)
-        add("os version", row.os_version)
-        add("sysName", row.sys_name)
-        add("sysDescr", (row.sys_descr or "").splitlines()[0] if row.sys_descr else None)
-        add("facts at", _local(row.facts_at) if row.facts_at else None)
-        if row.hardware and device.model and device.model.lower() not in row.hardware.lower():
-            add("note", f"inventory says model {device.model}, the device reports {row.hardware}")
-    table.add_section()
-    add("config versions", len(history))
-    add("last backup", f"{_local(history[-1].taken_at)} sha256:{history[-1].sha256[:12]}" if history else None)
-    out.print(table)
-
-
-def register(app: typer.Typer, inventory_app: typer.Typer) -> None:
-    """Add ``netmon backup …`` and ``netmon inventory show`` to the main CLI (once, however often called)."""
+def register(app: typer.Typer) -> None:
+    """Add ``netmon backup …`` to the main CLI (once, however often called)."""
     if not any(group.typer_instance is backup_app for group in app.registered_groups):
         app.add_typer(backup_app, name="backup")
-    if not any(command.callback is inventory_show for command in inventory_app.registered_commands):
-        inventory_app.command("show")(inventory_show)

@@ -10,12 +10,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlmodel import SQLModel
 
 from netmon.inventory import schema as s
 from netmon.inventory.load import Inventory
 from netmon.store import models as m
+from netmon.store.models import table
 
 Row = dict[str, Any]
 
@@ -126,11 +127,11 @@ def plan(engine: Engine, inv: Inventory) -> Plan:
         return Plan({spec.name: _diff(conn, spec, inv) for spec in TABLES})
 
 
-def _diff(conn: Any, spec: TableSpec, inv: Inventory) -> TableChanges:
+def _diff(conn: Connection, spec: TableSpec, inv: Inventory) -> TableChanges:
     wanted = {row[spec.key]: row for row in spec.rows(inv)}
     columns = list(next(iter(wanted.values())).keys()) if wanted else [spec.key]
-    table = spec.table.__table__  # type: ignore[attr-defined]
-    result = conn.execute(select(*[table.c[c] for c in columns]))
+    t = table(spec.table)
+    result = conn.execute(select(*[t.c[c] for c in columns]))
     current = {r[spec.key]: r for r in (dict(row._mapping) for row in result)}
     changes = TableChanges()
     for key, row in wanted.items():
@@ -157,15 +158,15 @@ def apply(engine: Engine, p: Plan) -> None:
     with engine.begin() as conn:
         for name, changes in p.tables.items():
             spec = by_name[name]
-            table = spec.table.__table__  # type: ignore[attr-defined]
-            key_col = table.c[spec.key]
+            t = table(spec.table)
+            key_col = t.c[spec.key]
             if changes.remove:
                 for chunk in _chunks(changes.remove, 500):
-                    conn.execute(delete(table).where(key_col.in_(chunk)))
+                    conn.execute(delete(t).where(key_col.in_(chunk)))
             if changes.add:
-                conn.execute(insert(table), changes.add)
+                conn.execute(insert(t), changes.add)
             for row, diff in changes.change:
-                conn.execute(update(table).where(key_col == row[spec.key]).values({c: row[c] for c in diff}))
+                conn.execute(update(t).where(key_col == row[spec.key]).values({c: row[c] for c in diff}))
 
 
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:

@@ -1,0 +1,243 @@
+"""``Monitor`` with a fake poller, a fake pinger and fake stores (after snmp_exporter's ``scraper/mock.go``).
+
+The fakes implement the monitor's declared seams (:class:`netmon.monitor.Poller`, ``Pinger``,
+``OutageHistory``, ``FactSink``) and nothing more; the mini inventory gives the topology
+(core → district → two communes; a second district; two base stations). No socket, no database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from netmon import mib as o
+from netmon.collect import ber
+from netmon.collect.icmp import IcmpResult
+from netmon.collect.oids import DEVICE_SPEC, PollSpec
+from netmon.collect.target import Target
+from netmon.collect.walk import PollResult
+from netmon.health.incidents import Incident
+from netmon.health.observation import DeviceObs, Hardware
+from netmon.health.states import Params, State
+from netmon.inventory.load import Inventory, load_inventory
+from netmon.monitor import FactSink, Monitor, OutageHistory, Pinger, Poller
+from netmon.secrets import Secret
+
+MINI = Path(__file__).resolve().parents[1] / "fixtures" / "inventory" / "mini"
+CORE, DISTRICT, TOWN, COMMUNE, OTHER = "rt-core", "rt-cau-ngang", "rt-tt-cau-ngang", "rt-my-long-bac", \
+    "rt-huyen-uy-tieu-can"
+WATCHED = "GigabitEthernet0/0"  # the district's end of link core-cau-ngang
+
+
+# ------------------------------------------------------------------------------------------------- fakes
+@dataclass
+class FakeAgent:
+    """What one device answers: alive or silent, its uptime and its one interface."""
+
+    alive: bool = True
+    boot: float = 0.0  # wall-clock time of its last boot (sysUpTime counts from here)
+    oper: int = 1
+    octets: int = 0
+
+
+@dataclass
+class FakePoller:
+    """Answers each walk from ``agents`` at once, at the time ``clock`` says; remembers every call (the
+    targets and the spec)."""
+
+    agents: dict[str, FakeAgent]
+    clock: list[float]
+    calls: list[tuple[list[str], PollSpec]] = field(default_factory=list)
+
+    async def poll(self, targets: Sequence[Target], spec: PollSpec) -> list[PollResult]:
+        self.calls.append(([t.device_id for t in targets], spec))
+        return [self._walk(t) for t in targets]
+
+    def _walk(self, target: Target) -> PollResult:
+        now = self.clock[0]
+        agent = self.agents[target.device_id]
+        result = PollResult(target.device_id, started=now, requests=1, elapsed_s=0.01)
+        if not agent.alive:
+            result.error, result.timeouts, result.retries = "timeout", 2, 1
+            return result
+        result.ok = True
+        result.scalars = {o.SYS_NAME: (ber.OCTET_STRING, target.device_id.encode()),
+                          o.SYS_UPTIME: (ber.TIMETICKS, int((now - agent.boot) * 100))}
+        name = WATCHED if target.device_id == DISTRICT else "ether1"
+        result.columns = {o.IF_NAME: {(1,): (ber.OCTET_STRING, name.encode())},
+                          o.IF_OPER_STATUS: {(1,): (ber.INTEGER, agent.oper)},
+                          o.IF_ADMIN_STATUS: {(1,): (ber.INTEGER, 1)},
+                          o.IF_HIGH_SPEED: {(1,): (ber.GAUGE32, 100)},
+                          o.IF_HC_IN_OCTETS: {(1,): (ber.COUNTER64, agent.octets)},
+                          o.IF_HC_OUT_OCTETS: {(1,): (ber.COUNTER64, agent.octets)}}
+        result.varbinds = 8
+        return result
+
+
+class NoPing:
+    """ICMP off (as without root): SNMP alone decides."""
+
+    enabled = False
+
+    async def probe(self, hosts: Sequence[str]) -> dict[str, IcmpResult]:
+        return {}
+
+
+@dataclass
+class FakeHistory:
+    open: dict[str, object] = field(default_factory=dict)
+    gap_start: datetime | None = None
+    events: list[tuple[str, str, str]] = field(default_factory=list)
+    opened: list[Incident] = field(default_factory=list)
+    closed: list[Incident] = field(default_factory=list)
+
+    def event(self, at: datetime, object_type: str, object_id: str, kind: str, detail: str | None) -> None:
+        self.events.append((object_type, object_id, kind))
+
+    def record(self, opened: Iterable[Incident], closed: Iterable[Incident], now: datetime,
+               adopted_ended_at: dict[str, datetime] | None = None) -> None:
+        for inc in opened:
+            self.opened.append(inc)
+            self.open[inc.key] = inc
+        for inc in closed:
+            self.closed.append(inc)
+            self.open.pop(inc.key, None)
+        for key in adopted_ended_at or {}:
+            self.open.pop(key, None)
+
+    def grow(self, still_open: Iterable[Incident]) -> None:
+        pass
+
+    def change_kind(self, incidents: Iterable[Incident]) -> None:
+        pass
+
+
+@dataclass
+class FakeFacts:
+    saved: list[tuple[list[str], set[str]]] = field(default_factory=list)
+    hardware: list[Mapping[str, Hardware]] = field(default_factory=list)
+
+    def save(self, observations: Iterable[DeviceObs], known_devices: set[str]) -> int:
+        obs = list(observations)
+        self.saved.append(([x.device_id for x in obs], known_devices))
+        return len(obs)
+
+    def save_hardware(self, hardware: dict[str, Hardware]) -> None:
+        self.hardware.append(hardware)
+
+
+# ------------------------------------------------------------------------------------------------ set-up
+@dataclass
+class Rig:
+    monitor: Monitor
+    agents: dict[str, FakeAgent]
+    poller: FakePoller
+    history: FakeHistory
+    facts: FakeFacts
+
+    def poll(self, devices: Iterable[str] | None = None) -> list[DeviceObs]:
+        """A batch 30 s (of the agents' clock) after the previous one; all devices by default."""
+        self.poller.clock[0] += 30
+        ids = list(devices) if devices is not None else list(self.monitor.by_id)
+        return asyncio.run(self.monitor.poll_batch(ids))
+
+    def state(self, device_id: str) -> State:
+        h = self.monitor.health.devices.get(device_id) or self.monitor.health.base_stations[device_id]
+        return h.state
+
+
+@pytest.fixture
+def rig() -> Rig:
+    inv: Inventory = replace(load_inventory(MINI), maintenance={})  # no window may fall on the test's clock
+    community = Secret("env:TEST", "public")
+    targets = [Target(d.id, d.mgmt.host, community=community) for d in inv.devices.values()]
+    targets += [Target(b.id, b.mgmt.host, community=community) for b in inv.base_stations.values() if b.mgmt]
+    clock = [time.time() - 400]  # polls 30 s apart on this clock: behind the monitor's, within its 600 s
+    agents = {t.device_id: FakeAgent(boot=clock[0] - 3600) for t in targets}
+    poller, history, facts = FakePoller(agents, clock), FakeHistory(), FakeFacts()
+    monitor = Monitor(inv, targets, poller, NoPing(), params=Params(failures_to_down=2), confirm_after_s=1e9,
+                      history=history, facts=facts)
+    return Rig(monitor, agents, poller, history, facts)
+
+
+def test_the_fakes_are_the_declared_seams(rig: Rig) -> None:
+    poller: Poller = rig.poller
+    pinger: Pinger = NoPing()
+    history: OutageHistory = rig.history
+    facts: FactSink = rig.facts
+    assert poller and pinger and history and facts
+
+
+# ------------------------------------------------------------------------------------------------- tests
+def test_a_healthy_batch_is_walked_once_judged_and_recorded(rig: Rig) -> None:
+    observations = rig.poll()
+    m = rig.monitor
+    assert rig.poller.calls == [(list(m.by_id), DEVICE_SPEC)]  # one walk per device, no re-probe
+    assert [x.device_id for x in observations] == list(m.by_id) and all(x.ok for x in observations)
+    assert {rig.state(d) for d in m.by_id} == {State.UP}
+    assert m.incidents == {} and rig.history.opened == [] and rig.history.events == []
+    assert m.observations[DISTRICT].interface_named(WATCHED) is not None
+    assert set(m.rates) == set(m.by_id)  # every answer went through the counter tracker
+    assert m.stats[CORE].polls == 1 and m.stats[CORE].varbinds == 8 and m.stats[CORE].errors == 0
+    assert rig.facts.saved == [(list(m.by_id), set(m.inventory.devices))]
+
+
+def test_rates_come_from_consecutive_polls(rig: Rig) -> None:
+    rig.poll()
+    rig.agents[CORE].octets = 300_000_000  # in 30 s: 80 Mbit/s of the 100
+    rig.poll()
+    rates = rig.monitor.rates[CORE]
+    assert rates.interval_s == pytest.approx(30) and not rates.discontinuities
+    assert rates.interfaces[1].in_bps == pytest.approx(80e6)
+    assert rig.monitor.tracker.total(CORE, 1, "in_octets") == 300_000_000
+
+
+def test_a_dead_district_router_is_one_incident_after_a_reprobe_of_its_parent(rig: Rig) -> None:
+    rig.poll()
+    for dev in (DISTRICT, TOWN, COMMUNE):
+        rig.agents[dev].alive = False
+    rig.poll()  # first failure: not down yet
+    assert rig.state(DISTRICT) is State.UP and rig.history.opened == []
+    rig.poll([DISTRICT, TOWN, COMMUNE])  # second failure; the parents were not polled in this batch …
+    reprobes = rig.poller.calls[3:]
+    assert reprobes and CORE in reprobes[0][0]  # … so they are re-probed (the core too) before judging
+    assert all(spec is DEVICE_SPEC for _, spec in reprobes)
+    assert rig.state(DISTRICT) is State.DOWN
+    assert rig.state(TOWN) is rig.state(COMMUNE) is State.UNREACHABLE
+    assert [i.key for i in rig.history.opened] == [f"device:{DISTRICT}"]  # one root cause, not three
+    assert {a.device_id for a in rig.history.opened[0].affected} == {TOWN, COMMUNE}
+    stats = rig.monitor.stats[DISTRICT]
+    assert stats.errors == stats.polls - 1 == 3  # every walk since it died is counted, its re-probe too
+
+    for dev in (DISTRICT, TOWN, COMMUNE):
+        rig.agents[dev].alive = True
+    rig.poll()
+    assert rig.state(DISTRICT) is State.UP and rig.monitor.incidents == {}
+    assert [i.key for i in rig.history.closed] == [f"device:{DISTRICT}"]
+
+
+def test_a_watched_link_going_down_opens_a_link_incident(rig: Rig) -> None:
+    rig.poll()
+    rig.agents[DISTRICT].oper = 2
+    rig.poll()
+    assert [i.key for i in rig.history.opened] == ["link:core-cau-ngang"]
+
+
+def test_a_reboot_is_an_event_and_counted(rig: Rig) -> None:
+    rig.poll()
+    rig.agents[OTHER].boot = rig.poller.clock[0] + 10  # rebooted between the polls: sysUpTime back to 20 s
+    rig.poll()
+    assert ("device", OTHER, "reboot") in rig.history.events
+    assert rig.monitor.reboots[OTHER] == 1
+
+
+def test_trap_stats_is_a_declared_field(rig: Rig) -> None:
+    assert rig.monitor.trap_stats is None
+    rig.monitor.trap_stats = lambda: {"accepted": 1}
+    assert rig.monitor.trap_stats() == {"accepted": 1}
