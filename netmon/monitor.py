@@ -31,7 +31,7 @@ from netmon.collect.oids import DEVICE_SPEC, DISCOVERY_SPEC, PollSpec
 from netmon.collect.target import Target
 from netmon.collect.walk import PollResult
 from netmon.health import states as st
-from netmon.health.incidents import Incident, derive_incidents, diff_incidents
+from netmon.health.incidents import Incident, IncidentKind, derive_incidents, diff_incidents
 from netmon.health.interpret import chassis
 from netmon.health.judge import Judgement, judge
 from netmon.health.maintenance import maintenance_targets
@@ -65,16 +65,39 @@ class Pinger(Protocol):
     async def probe(self, hosts: Sequence[str]) -> dict[str, IcmpResult]: ...
 
 
-class OutageHistory(Protocol):
-    """The outage and event history the judgements are written to."""
+class OpenOutageView(Protocol):
+    """An outage open in the history, as the monitor needs it."""
 
     @property
-    def open(self) -> Mapping[str, object]:
-        """Keys of the outages open in the database (adopted from a previous run or opened since)."""
+    def started_at(self) -> datetime: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def adopted(self) -> bool:
+        """Opened by a previous run (and announced then)."""
+
+
+class OutageHistory(Protocol):
+    """The outage and event history the judgements are written to (it never raises for a database fault:
+    what the database cannot take yet waits, in order, until it can)."""
+
+    @property
+    def open(self) -> Mapping[str, OpenOutageView]:
+        """The outages open in the history (adopted from a previous run or opened since), by incident key."""
 
     @property
     def gap_start(self) -> datetime | None:
-        """Last heartbeat of the previous run: outages that ended while netmon was away end here."""
+        """Last heartbeat of the previous run: when netmon last looked before this run."""
+
+    @property
+    def database_up(self) -> bool: ...
+    @property
+    def pending(self) -> int:
+        """Changes waiting for the database."""
+    @property
+    def database_outages(self) -> int: ...
 
     def event(self, at: datetime, object_type: str, object_id: str, kind: str, detail: str | None) -> None: ...
 
@@ -119,6 +142,8 @@ class ClassStats:
     lag_s: float = 0.0
     cycle_start: float = 0.0  # start of the current full pass over the class
     last_full_cycle_s: float = 0.0
+    skipped: int = 0
+    """Batches the scheduler did not run (too late or too many running): those devices waited an interval."""
 
 
 @dataclass
@@ -309,6 +334,7 @@ class Monitor:
         for key in new:
             if key in self._cleared and new[key] is not self.incidents.get(key):
                 del self._cleared[key]  # failing again: the same incident goes on
+        adopted = self._adopt(new)
         opened, closed, still_open = diff_incidents(self.incidents, new)
         changed = [i for i in opened if i.key in self.incidents]  # same root, new kind (down → flapping)
         changed_keys = {i.key for i in changed}
@@ -321,7 +347,31 @@ class Monitor:
             self.history.record(opened, [i for i in closed if i.key not in ended], now, ended)
             self.history.grow([*still_open, *changed])
             self.history.change_kind(changed)
-        for what, incidents in (("opened", opened), ("changed", changed), ("closed", closed)):
+        for inc in opened:
+            if inc.key in adopted:  # announced by the run that opened it: not a new page
+                log.warning("INCIDENT ADOPTED %s (open since %s) — %s", inc.key, inc.started_at.isoformat(),
+                            inc.title)
+        self._announce([("opened", [i for i in opened if i.key not in adopted]), ("changed", changed),
+                        ("closed", closed)], now)
+        if self.ready and self.history is not None and self.history.open:
+            self.close_stale_adopted(now, first_pass=False)
+
+    def _adopt(self, new: dict[str, Incident]) -> set[str]:
+        """Incidents whose outage a previous run opened: the same outage goes on, from its stored start
+        (webhook ``startsAt``, /metrics), and it is not announced again. Updates ``new`` in place."""
+        if self.history is None:
+            return set()
+        adopted = set()
+        for key, inc in new.items():
+            stored = self.history.open.get(key)
+            if key not in self.incidents and stored is not None and stored.adopted:
+                new[key] = replace(inc, started_at=stored.started_at)
+                adopted.add(key)
+        return adopted
+
+    def _announce(self, changes: Iterable[tuple[str, Iterable[Incident]]], now: datetime) -> None:
+        """Log each incident change and tell the listeners (webhook, demo), after the history has it."""
+        for what, incidents in changes:
             for inc in incidents:
                 log.warning("INCIDENT %s %s — %s", what.upper(), inc.key, inc.title)
                 for listener in self.listeners:
@@ -329,8 +379,6 @@ class Monitor:
                         listener(what, inc, now)
                     except Exception:  # a broken listener must not stop judging
                         log.exception("incident listener failed")
-        if self.ready and self.history is not None and self.history.open:
-            self.close_stale_adopted(now, first_pass=False)
 
     def close_stale_adopted(self, now: datetime, first_pass: bool = True) -> None:
         """Outages left open by a previous run that no longer hold are closed — once their object is seen up.
@@ -339,9 +387,14 @@ class Monitor:
         are needed), so it has no incident yet: closing its outage then would end it at the gap and open
         a duplicate a second later.  So an adopted outage is closed only when its object is judged ``up``
         (or has left the inventory); until then its incident, once confirmed, adopts the row.  Called
-        after the first full pass (it ended while netmon was not watching: closed at the previous run's
-        last heartbeat, the gap being recorded separately) and after every later judgement (closed when
-        the object came back).  Objects this monitor does not poll stay ``unknown`` and are left alone.
+        after the first full pass and after every later judgement.
+
+        When it ended: at the first poll that saw the object up again (``since`` of its ``up`` state) — the
+        best evidence, an upper bound when it recovered while netmon was not running (the monitoring gap
+        is recorded apart). An object gone from the inventory ends at the gap's start (netmon cannot know
+        better). Never before the outage's own start. Each close is announced ("resolved"): the outage was
+        announced by the run that opened it. Objects this monitor does not poll stay ``unknown`` and are
+        left alone.
         """
         history = self.history
         if history is None:
@@ -356,12 +409,32 @@ class Monitor:
             record = tables.get(kind, {}).get(ident)
             if record is not None and record.state is not st.State.UP:
                 continue  # still failing, unreachable or unknown: not over (yet)
-            if first_pass or record is None:
+            if record is None:
                 ended[key] = history.gap_start or now
             else:
                 ended[key] = record.since or now
-        if ended:
-            history.record([], [], now, ended)
+        if not ended:
+            return
+        stored = {key: history.open[key] for key in ended}
+        history.record([], [], now, ended)
+        self._announce([("closed", [self._stored_incident(k, o) for k, o in stored.items()])], now)
+
+    def _stored_incident(self, key: str, outage: OpenOutageView) -> Incident:
+        """An adopted outage as an incident, for its "resolved" (what the history holds of it)."""
+        kind, _, ident = key.partition(":")
+        anchor = ident
+        if kind == "link" and ident in self.topology.links:
+            ends = self.topology.links[ident]
+            anchor = ends.child or ends.a_device
+        node = self.topology.nodes.get(anchor)
+        bts = self.topology.base_stations.get(ident) if kind == "bts" else None
+        return Incident(
+            key=key, kind=IncidentKind(outage.kind), root=ident, site_id=node.site_id if node else None,
+            site_name=node.site_name if node else None,
+            district=node.district if node else bts.district if bts else None,
+            title=outage.title, summary=outage.title, affected=(), started_at=outage.started_at,
+            evidence="open when netmon restarted; seen up again",
+        )
 
     def _schedule_confirmations(self) -> None:
         """Re-check soon the devices that failed once: N failures in seconds, not in N intervals.

@@ -22,8 +22,10 @@ import time
 import zlib
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from prometheus_client import CollectorRegistry
 
@@ -88,8 +90,11 @@ class Service:
         if engine is not None:
             from netmon.store.facts import FactStore
             from netmon.store.history import HistoryWriter
+            from netmon.store.outbox import DatabaseStatus
 
-            self.history, facts = HistoryWriter(engine), FactStore(engine)
+            status = DatabaseStatus()  # one view of the database for the history and the facts
+            journal = Path(settings.outbox) if settings.outbox else None
+            self.history, facts = HistoryWriter(engine, journal, status), FactStore(engine, status=status)
         self.monitor = Monitor(
             inventory, self.targets, self.poller, self.icmp,
             params=Params(failures_to_down=settings.failures_to_down, flap_changes=settings.flap_changes,
@@ -109,6 +114,8 @@ class Service:
             "base_stations": (stations, settings.bts_interval_s),
         }
         self._next_slice = dict.fromkeys(self.classes, 0)
+        self._anchor: dict[str, float] = {}  # when each class's first scheduled batch was due
+        self._inflight: set[asyncio.Task[Any]] = set()
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.httpd: HttpServer | None = None
         self.traps: Any = None
@@ -129,17 +136,29 @@ class Service:
         stats = self.monitor.classes[cls]
         period = interval / self.settings.slices
         start = time.time()
-        if stats.last_start:
-            stats.lag_s = max(0.0, start - (stats.last_start + period))
+        # How late this batch started against its schedule (first + k·period). A batch more than a period
+        # late is skipped by the scheduler (counted in `skipped`), so the lag is below one period; a batch
+        # that takes long (a dead device's deadline) delays nobody: the next slice starts on time.
+        anchor = self._anchor.get(cls, start)
+        stats.lag_s = (start - anchor) % period if start >= anchor else 0.0
         index = self._next_slice[cls]
         if index == 0:
             stats.cycle_start = start
         self._next_slice[cls] = (index + 1) % self.settings.slices
         stats.last_start = start
+        task = asyncio.current_task()
+        if task is not None:
+            self._inflight.add(task)
         try:
             await self.monitor.poll_batch(self._batch(cls, index))
+        except asyncio.CancelledError:  # shutting down: the batch is abandoned, nothing to report
+            log.debug("%s batch %d cancelled at shutdown", cls, index)
+            return
         except Exception:  # a bug in one batch must not stop the schedule
             log.exception("%s batch %d failed", cls, index)
+        finally:
+            if task is not None:
+                self._inflight.discard(task)
         stats.last_duration_s = time.time() - start
         stats.cycles += 1
         if index == self.settings.slices - 1 and stats.cycle_start:
@@ -168,6 +187,14 @@ class Service:
         self.monitor.classes["discovery"].last_full_cycle_s = time.time() - started
         self.monitor.classes["discovery"].last_start = started
 
+    def _on_skipped(self, event: JobEvent) -> None:
+        """A poll batch the scheduler did not run (too late, or too many still running): its devices wait a
+        whole interval. Counted per class (``netmon_poller_skipped_batches_total``, what PollerBehind reads)."""
+        cls = event.job_id.removeprefix("poll-")
+        if cls in self.monitor.classes:
+            self.monitor.classes[cls].skipped += 1
+            log.warning("%s: a poll batch was skipped (the poller is behind its schedule)", cls)
+
     def heartbeat(self) -> None:
         if self.history is not None:
             self.history.heartbeat(datetime.now(UTC))
@@ -186,16 +213,23 @@ class Service:
         now = datetime.now(UTC)
         for cls, (_, interval) in self.classes.items():
             period = interval / s.slices
+            self._anchor[cls] = now.timestamp() + period
+            # Slices may overlap (each polls other devices; a slice never overlaps its own next turn), so a
+            # batch waiting on a dead device's deadline does not hold up the next one.
             self.scheduler.add_job(
                 self.run_slice, "interval", args=[cls], seconds=period, id=f"poll-{cls}",
-                max_instances=1, coalesce=True, misfire_grace_time=max(1, int(period)),
-                next_run_time=datetime.fromtimestamp(now.timestamp() + period, UTC),
+                max_instances=max(1, s.slices - 1), coalesce=True, misfire_grace_time=max(1, int(period)),
+                next_run_time=datetime.fromtimestamp(self._anchor[cls], UTC),
             )
+        self.scheduler.add_listener(self._on_skipped, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
         self.scheduler.add_job(self.discovery, "interval", seconds=s.discovery_interval_s, id="discovery",
                                max_instances=1, coalesce=True,
                                next_run_time=datetime.fromtimestamp(now.timestamp() + 30, UTC))
         self.scheduler.add_job(self.heartbeat, "interval", seconds=s.heartbeat_s, id="heartbeat",
                                max_instances=1, coalesce=True)
+        if self.history is not None:  # what waits for the database is written soon after it is back
+            self.scheduler.add_job(self.history.retry, "interval", seconds=s.retry_s, id="history-retry",
+                                   max_instances=1, coalesce=True)
         if s.backups and self.engine is not None and any(d.ssh_profile for d in self.inventory.devices.values()):
             from netmon.ssh.backup import BackupTrigger, add_daily_job
 
@@ -245,9 +279,14 @@ class Service:
         out["dropped_other"] = sum(t.dropped_other.values()) - limited
         return out
 
-    async def stop(self) -> None:
+    async def stop(self, grace_s: float = 5.0) -> None:
+        """Stop everything started; batches in flight get ``grace_s`` to finish (their judgements recorded)."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        if self._inflight:
+            _, late = await asyncio.wait(set(self._inflight), timeout=grace_s)
+            for task in late:
+                task.cancel()
         if self.backup_trigger is not None:
             await self.backup_trigger.close()
         if self.traps is not None:

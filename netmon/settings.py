@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     trap_listen: str | None = "127.0.0.1:1162"
     """SNMP trap receiver; empty to disable. 1162 so it runs unprivileged."""
     heartbeat_s: float = Field(15.0, gt=0)
+    outbox: str = "netmon-outbox.jsonl"
+    """Where outage-history changes wait, on disk, while the database is away (relative to the working
+    folder; empty: in memory only). Written first at the next start if netmon stops meanwhile."""
+    retry_s: float = Field(5.0, gt=0)
+    """How often what waits for the database is tried again."""
     backups: bool = True
     """Daily SSH configuration backups (and soon after a config-change trap) for devices with an SSH profile."""
     webhook_url: str | None = None

@@ -17,10 +17,12 @@ from __future__ import annotations
 import typer
 
 from netmon.cli import backup, inventory, poll, reports, service
+from netmon.cli.errors import NetmonGroup
 
 __all__ = ["app", "inventory_app", "main"]
 
 app = typer.Typer(
+    cls=NetmonGroup,
     help="netmon: network inventory and monitoring for a provincial government WAN.",
     no_args_is_help=True,
     add_completion=False,

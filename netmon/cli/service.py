@@ -24,13 +24,14 @@ def run(
     import asyncio
     import logging
 
-    from netmon.secrets import SecretError
     from netmon.service import run_service
     from netmon.store import sync as syncer
     from netmon.store.db import make_engine, upgrade
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per job run (86 % of the log)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = get_settings()
     if listen is not None:
         settings.listen = listen
@@ -43,11 +44,7 @@ def run(
     if not plan.empty:
         syncer.apply(engine, plan)
         logging.getLogger("netmon").info("inventory synced: %s", plan.summary())
-    try:
-        asyncio.run(run_service(settings, inv, engine, duration))
-    except SecretError as exc:
-        err.print(f"run: {exc}", markup=False)
-        raise typer.Exit(1) from None
+    asyncio.run(run_service(settings, inv, engine, duration))
 
 
 def demo(

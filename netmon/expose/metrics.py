@@ -95,6 +95,19 @@ class ClassTimes(Protocol):
     def last_full_cycle_s(self) -> float: ...
     @property
     def lag_s(self) -> float: ...
+    @property
+    def skipped(self) -> int: ...
+
+
+class HistoryView(Protocol):
+    """The outage history's health: is the database taking its changes?"""
+
+    @property
+    def database_up(self) -> bool: ...
+    @property
+    def pending(self) -> int: ...
+    @property
+    def database_outages(self) -> int: ...
 
 
 class MonitorView(Protocol):
@@ -126,6 +139,8 @@ class MonitorView(Protocol):
     def ready(self) -> bool: ...
     @property
     def trap_stats(self) -> Callable[[], Mapping[str, int]] | None: ...
+    @property
+    def history(self) -> HistoryView | None: ...
 
 
 # ------------------------------------------------------------------------------------------ families
@@ -414,7 +429,10 @@ class MonitorCollector(Collector):
         duration.extend(keys, [s.last_duration_s or 0.0 for _, s in stats])
         cyc = Family("netmon_poller_cycle_duration_seconds", "Wall time of the last full pass over the class.",
                       "gauge", ("class",))
-        lag = Family("netmon_poller_lag_seconds", "How late the last batch started.", "gauge", ("class",))
+        lag = Family("netmon_poller_lag_seconds", "How late the last batch started against its schedule.",
+                     "gauge", ("class",))
+        skipped = Family("netmon_poller_skipped_batches", "Poll batches the scheduler could not run (behind).",
+                         "counter", ("class",))
         interval = Family("netmon_poller_interval_seconds", "Configured poll interval.", "gauge", ("class",))
         last = Family("netmon_poller_last_batch_timestamp_seconds", "When the last batch started.", "gauge",
                        ("class",))
@@ -422,11 +440,23 @@ class MonitorCollector(Collector):
             key = (cls,)
             cyc.add(key, c.last_full_cycle_s or 0.0)
             lag.add(key, c.lag_s or 0.0)
+            skipped.add(key, c.skipped)
             interval.add(key, c.interval_s or 0.0)
             last.add(key, c.last_start or 0.0)
         ready = Family("netmon_ready", "1 once the first full poll is done.", "gauge")
         ready.add((), 1 if m.ready else 0)
-        out += [duration, cyc, lag, interval, last, ready]
+        out += [duration, cyc, lag, skipped, interval, last, ready]
+        history = m.history
+        if history is not None:
+            db_up = Family("netmon_database_up", "1 while the database takes the outage history's changes.",
+                           "gauge")
+            db_up.add((), 1 if history.database_up else 0)
+            pending = Family("netmon_history_pending", "Outage-history changes waiting for the database "
+                             "(kept in order, on disk).", "gauge")
+            pending.add((), history.pending)
+            outages = Family("netmon_database_outages", "Times the database stopped taking writes.", "counter")
+            outages.add((), history.database_outages)
+            out += [db_up, pending, outages]
         extra = m.trap_stats
         if extra is not None:
             traps = Family("netmon_traps", "SNMP traps by outcome.", "counter", ("outcome",))

@@ -8,15 +8,19 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 
-__all__ = ["MIGRATIONS", "Engine", "alembic_config", "make_engine", "upgrade"]
+__all__ = ["MIGRATIONS", "Engine", "alembic_config", "database_problem", "make_engine", "upgrade"]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout for a service + CLI."""
+    """An engine for ``url``; SQLite gets WAL and a busy timeout for a service + CLI.
+
+    The timeouts are short on purpose: the service writes from its event loop, and a database that does not
+    answer must cost seconds, not minutes (what is not written waits in the outbox).
+    """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 5})
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -26,6 +30,8 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
+    if url.startswith("postgresql"):
+        return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
     return create_engine(url, pool_pre_ping=True)
 
 
@@ -42,3 +48,24 @@ def upgrade(engine: Engine) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+def database_problem(exc: BaseException) -> str | None:
+    """One line for an operator if ``exc`` is a database failure (bad URL, server away, disk full), else None.
+
+    For the command line's one error path: the CLI does not know SQLAlchemy's exceptions (only store/ does).
+    """
+    from alembic.util.exc import CommandError
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    from netmon.store.outbox import DatabaseUnavailable, one_line
+
+    if isinstance(exc, ArgumentError):
+        return (f"cannot use that database URL ({one_line(exc)}); write sqlite:///path/to/netmon.db or "
+                "postgresql+psycopg://user@host/database")
+    if isinstance(exc, (SQLAlchemyError, DatabaseUnavailable)):
+        return (f"database unavailable ({one_line(exc)}); check NETMON_DATABASE_URL or --database, that the "
+                "server runs and that its disk has room")
+    if isinstance(exc, CommandError):
+        return f"cannot migrate the database schema ({one_line(exc)})"
+    return None

@@ -3,6 +3,10 @@
 Time series stay in Prometheus; only the latest state goes to SQL.  Writes are
 kept small: an interface row is written when something about it changed, and
 its ``last_seen`` is refreshed at most every ``touch_every_s``.
+
+Facts are a cache of what the devices say, not history: while the database is away they are not queued
+(the next poll says the same again); what was not written is remembered as unwritten, so it is written
+once the database is back. The shared :class:`~netmon.store.outbox.DatabaseStatus` says so once.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from sqlalchemy import Engine, bindparam, insert, select, update
 from netmon.health.observation import DeviceObs, Hardware
 from netmon.store import models as m
 from netmon.store.models import table
+from netmon.store.outbox import DatabaseStatus, is_transient
 
 _ITF_FIELDS = ("name", "descr", "alias", "if_type", "speed_bps", "admin_status", "oper_status")
 
@@ -24,9 +29,10 @@ _ITF_FIELDS = ("name", "descr", "alias", "if_type", "speed_bps", "admin_status",
 class FactStore:
     """Writes device facts and interfaces, remembering what it wrote to skip unchanged rows."""
 
-    def __init__(self, engine: Engine, touch_every_s: float = 600.0) -> None:
+    def __init__(self, engine: Engine, touch_every_s: float = 600.0, status: DatabaseStatus | None = None) -> None:
         self.engine = engine
         self.touch_every_s = touch_every_s
+        self.status = status or DatabaseStatus()
         self._written: dict[tuple[str, int], tuple[Any, ...]] = {}
         self._touched: dict[tuple[str, int], float] = {}
         self._facts: dict[str, tuple[Any, ...]] = {}
@@ -41,9 +47,22 @@ class FactStore:
         self._loaded = True
 
     def save(self, observations: Iterable[DeviceObs], known_devices: set[str]) -> int:
-        """Store facts of ``known_devices`` (rows in ``device``) and every interface seen; rows written."""
-        if not self._loaded:
-            self._load()
+        """Store facts of ``known_devices`` (rows in ``device``) and every interface seen; rows written
+        (0 while the database is away: nothing is lost, the next poll brings the same facts)."""
+        try:
+            if not self._loaded:
+                self._load()
+            return self._save(observations, known_devices)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            self.status.failed(exc, "device facts")
+            return 0
+
+    def _save(self, observations: Iterable[DeviceObs], known_devices: set[str]) -> int:
+        written: dict[tuple[str, int], tuple[Any, ...]] = {}
+        touched: dict[tuple[str, int], float] = {}
+        facts_seen: dict[str, tuple[Any, ...]] = {}
         new: list[dict[str, Any]] = []
         changed: list[dict[str, Any]] = []
         touch: list[tuple[str, int]] = []
@@ -55,7 +74,7 @@ class FactStore:
             if obs.device_id in known_devices:
                 facts = (obs.sys_name, obs.sys_descr, obs.sys_object_id)
                 if self._facts.get(obs.device_id) != facts:
-                    self._facts[obs.device_id] = facts
+                    facts_seen[obs.device_id] = facts
                     fact_updates.append({"_id": obs.device_id, "sys_name": obs.sys_name, "sys_descr": obs.sys_descr,
                                          "sys_object_id": obs.sys_object_id, "facts_at": seen})
             for itf in obs.interfaces.values():
@@ -70,8 +89,8 @@ class FactStore:
                     touch.append(key)
                 else:
                     continue
-                self._written[key] = values
-                self._touched[key] = obs.at
+                written[key] = values
+                touched[key] = obs.at
         if not (new or changed or touch or fact_updates):
             return 0
         interfaces = table(m.Interface)
@@ -90,6 +109,9 @@ class FactStore:
                 conn.execute(stmt.values(last_seen=now), [{"_d": d, "_i": i} for d, i in touch])
             if fact_updates:
                 conn.execute(update(dev).where(dev.c.id == bindparam("_id")), fact_updates)
+        self._written.update(written)  # only now: what the database did not take is written next time
+        self._touched.update(touched)
+        self._facts.update(facts_seen)
         return len(new) + len(changed) + len(touch) + len(fact_updates)
 
     def save_hardware(self, hardware: dict[str, Hardware]) -> None:
@@ -100,8 +122,13 @@ class FactStore:
         now = datetime.now(UTC)
         rows = [{"_id": d, "hardware": h.model, "serial": h.serial, "os_version": h.software, "facts_at": now}
                 for d, h in hardware.items()]
-        with self.engine.begin() as conn:
-            conn.execute(update(dev).where(dev.c.id == bindparam("_id")), rows)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(update(dev).where(dev.c.id == bindparam("_id")), rows)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            self.status.failed(exc, "hardware facts")
 
 
 def update_device_facts(engine: Engine, device_id: str, values: Mapping[str, Any]) -> bool:

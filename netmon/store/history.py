@@ -1,4 +1,4 @@
-"""Outage and event history: what happened, recorded forever, surviving restarts.
+"""Outage and event history: what happened, recorded forever, surviving restarts and database outages.
 
 Written by the service through :class:`HistoryWriter`; read back by the reports through
 :func:`read_history` (plain records, :mod:`netmon.store.records`).
@@ -6,6 +6,10 @@ Written by the service through :class:`HistoryWriter`; read back by the reports 
 * An incident opened by ``health/`` becomes an ``outage`` row; closing it sets
   ``ended_at`` and ``duration_s``.  One row per incident key while it is open,
   even across restarts (open rows are adopted at start, never duplicated).
+* Every change goes through an :class:`~netmon.store.outbox.Outbox`: in order, journalled on disk, retried
+  until the database takes it. A change names its outage by the incident key (the object), never by a row
+  id, so a change made while the database was away applies when it is back, and applying one twice (a
+  replayed journal) changes nothing. The time the database was away is recorded as a ``database_gap``.
 * ``monitor_run`` keeps a heartbeat, so the time netmon itself was stopped is
   recorded as a ``monitoring_gap`` event — not as an outage.
 """
@@ -13,16 +17,18 @@ Written by the service through :class:`HistoryWriter`; read back by the reports 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, and_, insert, select, update
 
 from netmon.health.incidents import Incident
 from netmon.inventory import schema as s
 from netmon.store import models as m
 from netmon.store.models import table
+from netmon.store.outbox import DatabaseStatus, DatabaseUnavailable, Op, Outbox, is_transient
 from netmon.store.records import HistoryRecords, OutageRow, Run, SiteInfo, utc
 
 OBJECT_TYPES = {"device": "device", "link": "link", "bts": "base_station"}
@@ -30,30 +36,67 @@ OBJECT_TYPES = {"device": "device", "link": "link", "bts": "base_station"}
 
 @dataclass(frozen=True, slots=True)
 class OpenOutage:
-    id: int
+    """An outage open in the history (written, or waiting in the outbox), as the monitor knows it."""
+
     key: str
     started_at: datetime
     affected: frozenset[str] = frozenset()
     """Every site unreachable behind it at some point of the outage (it only grows)."""
+    kind: str = ""
+    title: str = ""
+    site_id: str | None = None
+    adopted: bool = False
+    """Opened by a previous run (found open at start): it was announced then."""
 
 
 def _utc(at: datetime) -> datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
-class HistoryWriter:
-    """Writes outages, events and the run heartbeat. Every method is one short transaction."""
+def _object(key: str) -> tuple[str, str]:
+    kind, _, ident = key.partition(":")
+    return OBJECT_TYPES.get(kind, kind), ident
 
-    def __init__(self, engine: Engine) -> None:
+
+class HistoryWriter:
+    """Writes outages and events through an outbox (never raises for a database fault), and the heartbeat.
+
+    ``journal``: the outbox file (``None``: memory only). ``status`` says whether the database takes writes;
+    :meth:`retry` (called every few seconds by the service) writes what waits.
+    """
+
+    def __init__(self, engine: Engine, journal: Path | None = None, status: DatabaseStatus | None = None) -> None:
         self.engine = engine
+        self.status = status or DatabaseStatus()
+        self.outbox = Outbox(engine, _apply, journal, self.status)
         self.run_id: int | None = None
         self.open: dict[str, OpenOutage] = {}
         self.gap_start: datetime | None = None
-        """Last heartbeat of the previous run: outages that ended while netmon was away end here."""
+        """Last heartbeat of the previous run (the gap's start: when netmon last looked)."""
+
+    @property
+    def pending(self) -> int:
+        """Changes waiting for the database."""
+        return self.outbox.pending
+
+    @property
+    def database_up(self) -> bool:
+        return self.status.up
+
+    @property
+    def database_outages(self) -> int:
+        return self.status.outages
 
     # ------------------------------------------------------------- runs & gaps
     def start_run(self, now: datetime) -> datetime | None:
-        """Register this run; record the gap since the previous run's last heartbeat. Returns its start."""
+        """Write what a previous run left in the outbox, register this run, record the gap since the previous
+        run's last heartbeat and adopt the outages still open. Returns the gap's start.
+
+        Needs the database (raises if it is away): netmon starts on a database it can write.
+        """
+        self.outbox.replay()
+        if not self.outbox.flush():
+            raise DatabaseUnavailable(f"cannot write the outage history: {self.status.last_error}")
         runs = table(m.MonitorRun)
         with self.engine.begin() as conn:
             last = conn.execute(select(runs.c.heartbeat_at).order_by(runs.c.heartbeat_at.desc()).limit(1)).scalar()
@@ -71,84 +114,148 @@ class HistoryWriter:
             outages = table(m.Outage)
             for row in conn.execute(select(outages).where(outages.c.ended_at.is_(None))):
                 key = f"{_prefix(row.object_type)}:{row.object_id}"
-                self.open[key] = OpenOutage(row.id, key, _utc(row.started_at), frozenset(row.affected or ()))
+                self.open[key] = OpenOutage(key, _utc(row.started_at), frozenset(row.affected or ()), row.kind,
+                                            row.root_cause, row.site_id, adopted=True)
         return gap_start
 
     def heartbeat(self, now: datetime) -> None:
-        if self.run_id is None:
+        """Mark this run alive; also the moment to retry what waits (cheap when nothing does)."""
+        self.retry()
+        if self.run_id is None or not self.status.up:
             return
-        runs = table(m.MonitorRun)
-        with self.engine.begin() as conn:
-            conn.execute(update(runs).where(runs.c.id == self.run_id).values(heartbeat_at=now))
+        self._run_update(values={"heartbeat_at": now}, what="the heartbeat")
 
     def stop_run(self, now: datetime) -> None:
+        self.retry()
         if self.run_id is None:
             return
+        self._run_update(values={"heartbeat_at": now, "stopped_at": now}, what="the run's end")
+
+    def _run_update(self, values: dict[str, Any], what: str) -> None:
         runs = table(m.MonitorRun)
-        with self.engine.begin() as conn:
-            conn.execute(update(runs).where(runs.c.id == self.run_id).values(heartbeat_at=now, stopped_at=now))
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(update(runs).where(runs.c.id == self.run_id).values(**values))
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            self.status.failed(exc, what)
+
+    def retry(self) -> bool:
+        """Write what waits; once the database is back, record how long it was away. True if nothing waits."""
+        done = self.outbox.retry()
+        gaps = self.status.take_gaps()
+        if gaps:
+            self.outbox.put(*({
+                "op": "event", "at": start.isoformat(), "object_type": "netmon", "object_id": "netmon",
+                "kind": "database_gap",
+                "detail": f"database unavailable from {start.isoformat()} to {end.isoformat()} "
+                          f"({(end - start).total_seconds():.0f} s): the changes made meanwhile were kept "
+                          f"and written when it came back",
+            } for start, end in gaps))
+        return done
 
     # ------------------------------------------------------------------ outages
     def record(self, opened: Iterable[Incident], closed: Iterable[Incident], now: datetime,
                adopted_ended_at: dict[str, datetime] | None = None) -> None:
         """Open rows for new incidents (adopting a still-open row with the same key) and close ended ones."""
-        outages = table(m.Outage)
-        with self.engine.begin() as conn:
-            for inc in opened:
-                if inc.key in self.open:  # survived a restart: same outage, not a new one
-                    conn.execute(update(outages).where(outages.c.id == self.open[inc.key].id).values(
-                        root_cause=inc.title, affected=list(inc.affected_site_ids)))
-                    continue
-                kind, _, ident = inc.key.partition(":")
-                row_id = conn.execute(insert(outages).values(
-                    object_type=OBJECT_TYPES.get(kind, kind), object_id=ident, site_id=inc.site_id,
-                    kind=inc.kind.value, root_cause=inc.title, affected=list(inc.affected_site_ids),
-                    detected_by=inc.detected_by, started_at=inc.started_at,
-                ).returning(outages.c.id)).scalar_one()
-                self.open[inc.key] = OpenOutage(row_id, inc.key, inc.started_at, frozenset(inc.affected_site_ids))
-            for inc in closed:
-                self._close(conn, inc.key, now)
-            for key, ended in (adopted_ended_at or {}).items():
-                self._close(conn, key, ended)
+        ops: list[Op] = []
+        for inc in opened:
+            found = self.open.get(inc.key)
+            if found is not None:  # survived a restart: same outage, not a new one
+                self.open[inc.key] = replace(found, affected=found.affected | set(inc.affected_site_ids),
+                                             kind=inc.kind.value, title=inc.title)
+            else:
+                self.open[inc.key] = OpenOutage(inc.key, inc.started_at, frozenset(inc.affected_site_ids),
+                                                inc.kind.value, inc.title, inc.site_id)
+            object_type, object_id = _object(inc.key)
+            ops.append({"op": "open", "key": inc.key, "object_type": object_type, "object_id": object_id,
+                        "site_id": inc.site_id, "kind": inc.kind.value, "title": inc.title,
+                        "affected": sorted(self.open[inc.key].affected), "detected_by": inc.detected_by,
+                        "started_at": inc.started_at.isoformat()})
+        for inc in closed:
+            ops += self._close(inc.key, now)
+        for key, ended in (adopted_ended_at or {}).items():
+            ops += self._close(key, ended)
+        self.outbox.put(*ops)
 
     def grow(self, still_open: Iterable[Incident]) -> None:
         """An open outage whose shadow grew (more sites unreachable behind it) records them all."""
-        outages = table(m.Outage)
-        changes = []
+        ops: list[Op] = []
         for inc in still_open:
             found = self.open.get(inc.key)
             if found is not None and not set(inc.affected_site_ids) <= found.affected:
                 wider = found.affected | set(inc.affected_site_ids)
-                self.open[inc.key] = OpenOutage(found.id, found.key, found.started_at, frozenset(wider))
-                changes.append((found.id, sorted(wider)))
-        if changes:
-            with self.engine.begin() as conn:
-                for row_id, affected in changes:
-                    conn.execute(update(outages).where(outages.c.id == row_id).values(affected=affected))
+                self.open[inc.key] = replace(found, affected=frozenset(wider))
+                ops.append({"op": "grow", "key": inc.key, "affected": sorted(wider)})
+        if ops:
+            self.outbox.put(*ops)
 
     def change_kind(self, incidents: Iterable[Incident]) -> None:
         """The same outage changed kind (a down link started flapping): one row, kind and title updated."""
-        outages = table(m.Outage)
-        rows = [(self.open[i.key].id, i) for i in incidents if i.key in self.open]
-        if rows:
-            with self.engine.begin() as conn:
-                for row_id, inc in rows:
-                    conn.execute(update(outages).where(outages.c.id == row_id).values(
-                        kind=inc.kind.value, root_cause=inc.title))
+        ops: list[Op] = []
+        for inc in incidents:
+            found = self.open.get(inc.key)
+            if found is not None:
+                self.open[inc.key] = replace(found, kind=inc.kind.value, title=inc.title)
+                ops.append({"op": "kind", "key": inc.key, "kind": inc.kind.value, "title": inc.title})
+        if ops:
+            self.outbox.put(*ops)
 
-    def _close(self, conn: Connection, key: str, ended: datetime) -> None:
+    def _close(self, key: str, ended: datetime) -> list[Op]:
         found = self.open.pop(key, None)
         if found is None:
-            return
-        outages = table(m.Outage)
-        ended = max(ended, found.started_at)
-        conn.execute(update(outages).where(outages.c.id == found.id).values(
-            ended_at=ended, duration_s=(ended - found.started_at).total_seconds()))
+            return []
+        return [{"op": "close", "key": key, "ended_at": max(ended, found.started_at).isoformat()}]
 
     def event(self, at: datetime, object_type: str, object_id: str, kind: str, detail: str | None) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(insert(table(m.Event)), [{
-                "at": at, "object_type": object_type, "object_id": object_id, "kind": kind, "detail": detail}])
+        self.outbox.put({"op": "event", "at": at.isoformat(), "object_type": object_type, "object_id": object_id,
+                         "kind": kind, "detail": detail})
+
+
+def _apply(conn: Connection, op: Op) -> None:
+    """One outbox operation, idempotent: the open row is found by its object, an event is written once."""
+    outages = table(m.Outage)
+    name = op["op"]
+    if name == "event":
+        events = table(m.Event)
+        at = datetime.fromisoformat(op["at"])
+        same = and_(events.c.at == at, events.c.object_type == op["object_type"],
+                    events.c.object_id == op["object_id"], events.c.kind == op["kind"])
+        if conn.execute(select(events.c.id).where(same).limit(1)).first() is None:
+            conn.execute(insert(events).values(at=at, object_type=op["object_type"], object_id=op["object_id"],
+                                               kind=op["kind"], detail=op["detail"]))
+        return
+    object_type, object_id = _object(op["key"])
+    is_open = and_(outages.c.object_type == object_type, outages.c.object_id == object_id,
+                   outages.c.ended_at.is_(None))
+    row = conn.execute(select(outages.c.id, outages.c.started_at, outages.c.affected).where(is_open)
+                       .order_by(outages.c.id.desc()).limit(1)).first()
+    if name == "open":
+        if row is not None:  # adopted (a previous run's) or a replay: the same outage goes on
+            affected = sorted(set(row.affected or ()) | set(op["affected"]))
+            conn.execute(update(outages).where(outages.c.id == row.id).values(
+                kind=op["kind"], root_cause=op["title"], affected=affected))
+        else:
+            conn.execute(insert(outages).values(
+                object_type=object_type, object_id=object_id, site_id=op["site_id"], kind=op["kind"],
+                root_cause=op["title"], affected=op["affected"], detected_by=op["detected_by"],
+                started_at=datetime.fromisoformat(op["started_at"])))
+        return
+    if row is None:
+        return  # closed already (a replay), or never opened: nothing to change
+    if name == "close":
+        started = _utc(row.started_at)
+        ended = max(datetime.fromisoformat(op["ended_at"]), started)
+        conn.execute(update(outages).where(outages.c.id == row.id).values(
+            ended_at=ended, duration_s=(ended - started).total_seconds()))
+    elif name == "grow":
+        affected = sorted(set(row.affected or ()) | set(op["affected"]))
+        conn.execute(update(outages).where(outages.c.id == row.id).values(affected=affected))
+    elif name == "kind":
+        conn.execute(update(outages).where(outages.c.id == row.id).values(kind=op["kind"], root_cause=op["title"]))
+    else:
+        raise ValueError(f"unknown history operation {name!r}")
 
 
 def _prefix(object_type: str) -> str:

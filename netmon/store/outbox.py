@@ -36,9 +36,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-__all__ = ["DatabaseStatus", "Op", "Outbox", "is_transient", "one_line"]
+__all__ = ["DatabaseStatus", "DatabaseUnavailable", "Op", "Outbox", "is_transient", "one_line"]
 
 log = logging.getLogger(__name__)
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be written where netmon must (at start): one line for the operator."""
+
 
 Op = dict[str, Any]
 """One change: ``{"op": name, ...}`` with JSON values (times as ISO 8601 strings)."""
