@@ -74,6 +74,7 @@ FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "netmon_poll_duration_seconds": ("gauge", D),
     "netmon_poller_cycle_duration_seconds": ("gauge", ("class",)),
     "netmon_poller_lag_seconds": ("gauge", ("class",)),
+    "netmon_poller_skipped_batches": ("counter", ("class",)),
     "netmon_poller_interval_seconds": ("gauge", ("class",)),
     "netmon_poller_last_batch_timestamp_seconds": ("gauge", ("class",)),
     "netmon_ready": ("gauge", ()),
