@@ -28,7 +28,7 @@ from netmon.health.incidents import Incident
 from netmon.inventory import schema as s
 from netmon.store import models as m
 from netmon.store.models import table
-from netmon.store.outbox import DatabaseStatus, DatabaseUnavailable, Op, Outbox, is_transient
+from netmon.store.outbox import DatabaseStatus, DatabaseUnavailable, Op, Outbox, is_transient, one_line
 from netmon.store.records import HistoryRecords, OutageRow, Run, SiteInfo, utc
 
 OBJECT_TYPES = {"device": "device", "link": "link", "bts": "base_station"}
@@ -97,6 +97,14 @@ class HistoryWriter:
         self.outbox.replay()
         if not self.outbox.flush():
             raise DatabaseUnavailable(f"cannot write the outage history: {self.status.last_error}")
+        try:
+            return self._start_run(now)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            raise DatabaseUnavailable(f"cannot write the outage history: {one_line(exc)}") from exc
+
+    def _start_run(self, now: datetime) -> datetime | None:
         runs = table(m.MonitorRun)
         with self.engine.begin() as conn:
             last = conn.execute(select(runs.c.heartbeat_at).order_by(runs.c.heartbeat_at.desc()).limit(1)).scalar()

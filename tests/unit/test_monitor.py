@@ -11,7 +11,7 @@ import asyncio
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -28,6 +28,7 @@ from netmon.health.states import Params, State
 from netmon.inventory.load import Inventory, load_inventory
 from netmon.monitor import FactSink, Monitor, OutageHistory, Pinger, Poller
 from netmon.secrets import Secret
+from netmon.store.history import OpenOutage
 
 MINI = Path(__file__).resolve().parents[1] / "fixtures" / "inventory" / "mini"
 CORE, DISTRICT, TOWN, COMMUNE, OTHER = "rt-core", "rt-cau-ngang", "rt-tt-cau-ngang", "rt-my-long-bac", \
@@ -91,11 +92,15 @@ class NoPing:
 
 @dataclass
 class FakeHistory:
-    open: dict[str, object] = field(default_factory=dict)
+    open: dict[str, OpenOutage] = field(default_factory=dict)
     gap_start: datetime | None = None
     events: list[tuple[str, str, str]] = field(default_factory=list)
     opened: list[Incident] = field(default_factory=list)
     closed: list[Incident] = field(default_factory=list)
+    adopted_closed: dict[str, datetime] = field(default_factory=dict)
+    database_up: bool = True
+    pending: int = 0
+    database_outages: int = 0
 
     def event(self, at: datetime, object_type: str, object_id: str, kind: str, detail: str | None) -> None:
         self.events.append((object_type, object_id, kind))
@@ -104,11 +109,14 @@ class FakeHistory:
                adopted_ended_at: dict[str, datetime] | None = None) -> None:
         for inc in opened:
             self.opened.append(inc)
-            self.open[inc.key] = inc
+            found = self.open.get(inc.key)
+            self.open[inc.key] = replace(found, title=inc.title) if found else OpenOutage(
+                inc.key, inc.started_at, frozenset(inc.affected_site_ids), inc.kind.value, inc.title, inc.site_id)
         for inc in closed:
             self.closed.append(inc)
             self.open.pop(inc.key, None)
-        for key in adopted_ended_at or {}:
+        for key, ended in (adopted_ended_at or {}).items():
+            self.adopted_closed[key] = ended
             self.open.pop(key, None)
 
     def grow(self, still_open: Iterable[Incident]) -> None:
@@ -241,3 +249,44 @@ def test_trap_stats_is_a_declared_field(rig: Rig) -> None:
     assert rig.monitor.trap_stats is None
     rig.monitor.trap_stats = lambda: {"accepted": 1}
     assert rig.monitor.trap_stats() == {"accepted": 1}
+
+
+# ------------------------------------------------------------------------------------------ restarts
+def _announced(rig: Rig) -> list[tuple[str, str, datetime]]:
+    said: list[tuple[str, str, datetime]] = []
+    rig.monitor.listeners.append(lambda what, inc, at: said.append((what, inc.key, inc.started_at)))
+    return said
+
+
+def test_an_outage_open_at_restart_keeps_its_start_and_is_not_announced_again(rig: Rig) -> None:
+    """The previous run opened (and announced) it: the same outage goes on, from its stored start."""
+    stored = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    key = f"device:{DISTRICT}"
+    rig.history.open[key] = OpenOutage(key, stored, frozenset(), "device_down", "old title", None, adopted=True)
+    said = _announced(rig)
+    rig.monitor.ready = True
+    for dev in (DISTRICT, TOWN, COMMUNE):
+        rig.agents[dev].alive = False
+    rig.poll()
+    rig.poll([CORE, DISTRICT, TOWN, COMMUNE])
+    assert rig.state(DISTRICT) is State.DOWN
+    assert rig.monitor.incidents[key].started_at == stored  # /metrics and the webhook say the stored start
+    assert [i.key for i in rig.history.opened] == [key]  # the history adopts the row …
+    assert said == []  # … and nobody is paged a second time
+    for dev in (DISTRICT, TOWN, COMMUNE):
+        rig.agents[dev].alive = True
+    rig.poll()
+    assert said == [("closed", key, stored)]  # one "resolved", with the stored start
+
+
+def test_an_outage_that_ended_while_netmon_was_away_closes_at_the_first_poll_that_sees_it_up(rig: Rig) -> None:
+    stored = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    key = f"device:{COMMUNE}"
+    rig.history.open[key] = OpenOutage(key, stored, frozenset(), "device_down", "xã mất kết nối", None, adopted=True)
+    rig.history.gap_start = datetime(2026, 12, 1, 8, 5, tzinfo=UTC)
+    said = _announced(rig)
+    rig.poll()  # the start-up sweep: everything answers
+    rig.monitor.close_stale_adopted(datetime.now(UTC))
+    first_up = rig.monitor.health.devices[COMMUNE].since
+    assert rig.history.adopted_closed == {key: first_up}  # the first poll after start, not the last heartbeat
+    assert said == [("closed", key, stored)]
