@@ -364,9 +364,11 @@ class Monitor:
         adopted = set()
         for key, inc in new.items():
             stored = self.history.open.get(key)
-            if key not in self.incidents and stored is not None and stored.adopted:
-                new[key] = replace(inc, started_at=stored.started_at)
-                adopted.add(key)
+            if stored is not None and stored.adopted:
+                if inc.started_at != stored.started_at:  # every pass: health's own start is this run's
+                    new[key] = replace(inc, started_at=stored.started_at)
+                if key not in self.incidents:
+                    adopted.add(key)
         return adopted
 
     def _announce(self, changes: Iterable[tuple[str, Iterable[Incident]]], now: datetime) -> None:

@@ -9,23 +9,17 @@ tests at an existing server instead (its maintenance database, e.g. ``…/postgr
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
-import socket
-import subprocess
-import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from postgres import admin_statement
-from requirements import unavailable
+from postgres import PgServer, admin_statement
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MINI = FIXTURES / "inventory" / "mini"
-PG_USER = "netmon"
 
 
 @pytest.fixture
@@ -37,27 +31,6 @@ def mini(tmp_path: Path) -> Path:
 
 
 # ------------------------------------------------------------------ PostgreSQL
-def _pg_bin(name: str) -> str | None:
-    """``name`` from PATH, else from the newest ``/usr/lib/postgresql/*/bin`` (Debian keeps it there)."""
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = glob.glob(f"/usr/lib/postgresql/*/bin/{name}")
-    candidates.sort(key=lambda p: int(p.split("/")[4]) if p.split("/")[4].isdigit() else 0)
-    return candidates[-1] if candidates else None
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _unavailable(reason: str) -> None:
-    unavailable(reason, prefix="PostgreSQL is required under CI=true: ")
-
-
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """URL of the maintenance database of a PostgreSQL server started for this session."""
@@ -65,41 +38,11 @@ def postgres_url() -> Iterator[str]:
     if external:
         yield external
         return
-    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
-    if initdb is None or pg_ctl is None:
-        _unavailable("PostgreSQL server binaries (initdb, pg_ctl) not found; install Debian 'postgresql'")
-        return  # pragma: no cover - skip/fail raise
-    as_user: list[str] = []
-    # tmp_path_factory folders are 0700 root: the postgres user could not enter them.
-    base = Path(tempfile.mkdtemp(prefix="netmon-pg-"))
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
-        runuser = shutil.which("runuser")
-        if runuser is None:
-            shutil.rmtree(base, ignore_errors=True)
-            _unavailable("running as root and 'runuser' is missing: cannot start PostgreSQL as 'postgres'")
-        as_user = [str(runuser), "-u", "postgres", "--"]
-        shutil.chown(base, "postgres", "postgres")
-    data, log = base / "data", base / "server.log"
-    port = _free_port()
-
-    def run(*cmd: str) -> None:
-        proc = subprocess.run([*as_user, *cmd], capture_output=True, text=True, timeout=120, check=False)
-        if proc.returncode != 0:
-            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-            output = proc.stdout + proc.stderr + tail
-            raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{output}")
-
-    started = False
+    server = PgServer.create()
     try:
-        run(initdb, "-D", str(data), "--auth=trust", "-U", PG_USER, "-E", "UTF8", "--locale=C.UTF-8")
-        options = f"-k {base} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
-        run(pg_ctl, "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start")
-        started = True
-        yield f"postgresql+psycopg://{PG_USER}@127.0.0.1:{port}/postgres"
+        yield server.start()
     finally:
-        if started:
-            run(pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop")
-        shutil.rmtree(base, ignore_errors=True)
+        server.remove()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

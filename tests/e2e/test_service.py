@@ -6,60 +6,17 @@ Every test runs twice: on the embedded default (SQLite) and on PostgreSQL, the p
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from netmon_process import Running, start_netmon, wait_for
 from postgres import admin_statement
-from prometheus_client.parser import text_string_to_metric_families
-from simulated import SIM_ENV, SimProcess, free_port
-from sqlalchemy import create_engine, text
+from simulated import SimProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMUNE = "rt-ubnd-xa-phu-can-29347"
-
-
-class Running:
-    def __init__(self, proc: subprocess.Popen[str], port: int, db_url: str, log: Path) -> None:
-        self.proc, self.port, self.db_url, self.log = proc, port, db_url, log
-        self.engine = create_engine(db_url)
-
-    def get(self, path: str) -> tuple[int, str]:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=10) as r:
-                return r.status, r.read().decode()
-        except urllib.error.HTTPError as e:
-            return e.code, e.read().decode()
-
-    def metrics(self) -> dict[str, list[tuple[dict[str, str], float]]]:
-        _, text = self.get("/metrics")
-        out: dict[str, list[tuple[dict[str, str], float]]] = {}
-        for fam in text_string_to_metric_families(text):
-            for s in fam.samples:
-                out.setdefault(s.name, []).append((s.labels, s.value))
-        return out
-
-    def query(self, sql: str) -> list[tuple[object, ...]]:
-        with self.engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(text(sql))]
-
-
-def wait_for(predicate, timeout: float, what: str, every: float = 0.5):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -79,38 +36,11 @@ def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 
 @pytest.fixture(scope="module")
 def service(simulator: SimProcess, database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    tmp = tmp_path_factory.mktemp("run")
-    port = free_port(socket.SOCK_STREAM)
-    log = tmp / "run.log"
-    env = {**os.environ, **SIM_ENV, "NETMON_ROUTER_INTERVAL_S": "6", "NETMON_BTS_INTERVAL_S": "30",
-           "NETMON_SLICES": "2", "NETMON_CONFIRM_AFTER_S": "1",
-           # Outside a private network namespace every 127.x address answers ping, so a silent agent
-           # would look like "SNMP broken, host up": judge on SNMP alone here (the netns tests cover ICMP).
-           "NETMON_ICMP": "false"}
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "netmon", "run", str(simulator.inventory), "--database", database,
-             "--listen", f"127.0.0.1:{port}", "--traps", f"127.0.0.1:{free_port()}"],
-            stdout=out, stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp,
-        )
-    running = Running(proc, port, database, log)
+    running = start_netmon(simulator.inventory, database, tmp_path_factory.mktemp("run"))
     try:
-        wait_for(lambda: proc.poll() is not None or (_up(port) and running.get("/readyz")[0] == 200), 90, "/readyz")
-        assert proc.poll() is None, log.read_text()[-3000:]
         yield running
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        running.engine.dispose()
-
-
-def _up(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
+        running.stop()
 
 
 def test_health_and_readiness(service: Running) -> None:

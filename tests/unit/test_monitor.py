@@ -273,6 +273,8 @@ def test_an_outage_open_at_restart_keeps_its_start_and_is_not_announced_again(ri
     assert rig.monitor.incidents[key].started_at == stored  # /metrics and the webhook say the stored start
     assert [i.key for i in rig.history.opened] == [key]  # the history adopts the row …
     assert said == []  # … and nobody is paged a second time
+    rig.poll()  # still down: later passes keep the stored start too
+    assert rig.monitor.incidents[key].started_at == stored and said == []
     for dev in (DISTRICT, TOWN, COMMUNE):
         rig.agents[dev].alive = True
     rig.poll()
