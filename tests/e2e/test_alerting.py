@@ -3,7 +3,8 @@
 The WAN of network namespaces from ``tests/netns_topology.py`` (noc ↔ core ↔ district ↔ 3 communes, net-snmp
 ``snmpd`` in each router). Everything else runs inside the ``noc`` namespace and talks over its own 127.0.0.1:
 
-* ``netmon run`` (router interval 3 s, one slice, confirm after 1 s, traps on 10.250.0.1:1162), /metrics on :9750;
+* ``netmon run`` (router interval 3 s, one slice, confirm after 1 s, traps on 10.250.0.1:1162), /metrics on :9750,
+  on PostgreSQL (a private server, reached through its Unix socket);
 * Debian's ``prometheus`` with a copy of ``deploy/prometheus/`` (the shipped rules unchanged; targets rewritten to
   loopback, scrape/evaluation interval 1 s);
 * Debian's ``prometheus-alertmanager`` started by the shipped ``deploy/alertmanager/entrypoint.sh`` (Telegram token
@@ -48,6 +49,7 @@ from typing import Any
 import pytest
 import yaml
 from netns_topology import BY_KEY, COMMUNES, NOC_ADDR, NetnsWan, link_id, missing_tools
+from postgres import PG_USER, PgServer, admin_statement
 from prometheus_client.parser import text_string_to_metric_families
 from requirements import require_tool
 
@@ -231,6 +233,8 @@ class Stack:
     wan: NetnsWan
     tmp: Path
     bins: dict[str, str]
+    database: str
+    """PostgreSQL, the production database, through its Unix socket (the noc namespace has its own loopback)."""
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     sinks: Sinks | None = None
 
@@ -295,7 +299,7 @@ class Stack:
         env.update(self.wan.env(), NETMON_ROUTER_INTERVAL_S=str(INTERVAL_S), NETMON_SLICES="1",
                    NETMON_CONFIRM_AFTER_S="1", NETMON_ICMP="true", NETMON_ICMP_COUNT="2", NETMON_HEARTBEAT_S="1")
         self._spawn("netmon", [sys.executable, "-m", "netmon", "run", str(inventory),
-                               "--database", f"sqlite:///{self.tmp / 'netmon.db'}",
+                               "--database", self.database,
                                "--listen", f"127.0.0.1:{NETMON_PORT}", "--traps", f"{NOC_ADDR}:{self.wan.trap_port}",
                                "--duration", "900"], env=env)
         self._spawn("prometheus", [self.bins["prometheus"], f"--config.file={prom_conf}",
@@ -410,17 +414,22 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                                                       ("prometheus-alertmanager", "prometheus-alertmanager"),
                                                       ("amtool", "prometheus-alertmanager"))}
     tmp = tmp_path_factory.mktemp("alerting")
-    wan = NetnsWan(tmp / "wan")
-    wan.start()  # cleans up after itself when it fails
-    st = Stack(wan, tmp, bins)
+    pg = PgServer.create()
     try:
-        st.start()
-        yield st
-    finally:
+        admin_statement(pg.start(), "CREATE DATABASE {}", "netmon")
+        wan = NetnsWan(tmp / "wan")
+        wan.start()  # cleans up after itself when it fails
+        st = Stack(wan, tmp, bins, f"postgresql+psycopg://{PG_USER}@/netmon?host={pg.base}&port={pg.port}")
         try:
-            st.stop()
+            st.start()
+            yield st
         finally:
-            wan.close()
+            try:
+                st.stop()
+            finally:
+                wan.close()
+    finally:
+        pg.remove()
 
 
 @pytest.fixture
