@@ -171,16 +171,24 @@ def backup_diff(
 ) -> None:
     """Unified diff between two stored versions of a device's configuration."""
     from netmon.ssh.backup import unified_diff
-    from netmon.store.backups import version_at, version_before
+    from netmon.store.backups import version_after, version_at, version_before
 
-    engine = open_database(database)
+    engine = open_database(database, read_only=True)
     new = version_at(engine, device_id, parse_when(until, "--to"))
     if new is None:
         err.print(f"{device_id}: no configuration stored{' at ' + until if until else ''}", markup=False)
         raise typer.Exit(1)
-    old = version_at(engine, device_id, parse_when(since, "--from")) if since else version_before(engine, new)
+    start = parse_when(since, "--from")
+    if start is None:
+        old = version_before(engine, new)
+    else:  # the version in force then; none that old: the first one taken after it
+        old = version_at(engine, device_id, start)
+        if old is None:
+            old = version_after(engine, device_id, start)
+            old = None if old is not None and old.id == new.id else old
     if old is None:
-        err.print(f"{device_id}: only one version stored ({local_time(new.taken_at)}); nothing to compare",
+        span = f" since {since}" if since else ""
+        err.print(f"{device_id}: only one version stored{span} ({local_time(new.taken_at)}); nothing to compare",
                   markup=False)
         raise typer.Exit(1)
     text = unified_diff(old, new)
@@ -199,7 +207,7 @@ def backup_show(
     """Print a stored configuration (the latest, or the one in force at --at)."""
     from netmon.store.backups import version_at
 
-    engine = open_database(database)
+    engine = open_database(database, read_only=True)
     version = version_at(engine, device_id, parse_when(at, "--at"))
     if version is None:
         err.print(f"{device_id}: no configuration stored{' at ' + at if at else ''}", markup=False)
@@ -216,7 +224,7 @@ def backup_history(
     """List the stored versions of a device's configuration."""
     from netmon.store.backups import versions
 
-    rows = versions(open_database(database), device_id)
+    rows = versions(open_database(database, read_only=True), device_id)
     if not rows:
         err.print(f"{device_id}: no configuration stored", markup=False)
         raise typer.Exit(1)

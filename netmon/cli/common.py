@@ -20,8 +20,16 @@ from netmon.settings import get_settings
 if TYPE_CHECKING:
     from netmon.store.db import Engine
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+def _console(stderr: bool) -> Console:
+    """Wrapped and fitted to the terminal on a terminal; whole lines and untruncated table cells when piped
+    or redirected (a log, ``| grep``, a file for a script) — rich would otherwise cut at 80 columns."""
+    console = Console(stderr=stderr, highlight=False, soft_wrap=True)
+    return console if console.is_terminal else Console(stderr=stderr, highlight=False, soft_wrap=True,
+                                                       width=100_000)
+
+
+out = _console(stderr=False)
+err = _console(stderr=True)
 
 PathArg = Annotated[
     Path | None, typer.Argument(help="Inventory folder or file (default: NETMON_INVENTORY or ./inventory).")
@@ -61,12 +69,25 @@ def district_codes(districts: Mapping[str, str], text: str) -> set[str]:
     return codes
 
 
-def open_database(database: str | None) -> Engine:
-    """The database at ``database`` (default: NETMON_DATABASE_URL), migrated to the latest schema."""
-    from netmon.store.db import make_engine, upgrade
+def open_database(database: str | None, *, read_only: bool = False) -> Engine:
+    """The database at ``database`` (default: NETMON_DATABASE_URL), migrated to the latest schema.
 
-    engine = make_engine(database or get_settings().database_url)
-    upgrade(engine)
+    ``read_only``: for commands that only read — the database must exist already (never created by a
+    typo) and is not migrated; an older schema is reported, with what to do.
+    """
+    from netmon.store.db import make_engine, open_existing, schema_is_current, upgrade
+
+    url = database or get_settings().database_url
+    if not read_only:
+        engine = make_engine(url)
+        upgrade(engine)
+        return engine
+    engine = open_existing(url)
+    current = schema_is_current(engine)
+    if not current:
+        what = "has no netmon tables" if current is None else "has an older schema"
+        err.print(f"the database {what}: 'netmon sync' creates or migrates it", markup=False)
+        raise typer.Exit(1)
     return engine
 
 

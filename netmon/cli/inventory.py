@@ -7,7 +7,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -25,6 +25,10 @@ from netmon.cli.common import (
     out,
     unknown_device,
 )
+
+if TYPE_CHECKING:
+    from netmon.store.db import Engine
+    from netmon.store.sync import Plan
 
 inventory_app = typer.Typer(
     help="Look at the inventory: list, stats, export, generate.", no_args_is_help=True
@@ -47,7 +51,7 @@ def inventory_show(
         raise unknown_device(inv, device_id)
     site = inv.sites.get(device.site)
     district = inv.districts.get(site.district) if site and site.district else None
-    engine = open_database(database)
+    engine = open_database(database, read_only=True)
     row = device_facts(engine, device_id)
     history = versions(engine, device_id)
 
@@ -99,17 +103,29 @@ def validate(path: PathArg = None) -> None:
     out.print(f"OK: {_summary(inv.counts())} ({time.perf_counter() - started:.2f} s)", soft_wrap=True)
 
 
+AllowDeletionsOpt = Annotated[bool, typer.Option(
+    "--allow-deletions", help="Apply a sync that empties a table or removes more than 10 % of one.")]
+
+
 def sync(
     path: PathArg = None,
-    plan_only: Annotated[bool, typer.Option("--plan", help="Only print what would change.")] = False,
+    plan_only: Annotated[bool, typer.Option("--plan", help="Only print what would change (the database is "
+                                                           "neither created nor migrated).")] = False,
+    show_all: Annotated[bool, typer.Option("--all", help="With --plan: every row, not the first 20 per "
+                                                         "table.")] = False,
+    allow_deletions: AllowDeletionsOpt = False,
     database: DatabaseOpt = None,
 ) -> None:
-    """Make the database match the inventory, in one transaction (refused when validation fails)."""
+    """Make the database match the inventory, in one transaction (refused when validation fails, and — unless
+    confirmed — when it would empty a table or remove more than 10 % of one)."""
     from netmon.store import sync as syncer
 
     inv = load_or_exit(path)  # before the database is even opened: a bad inventory changes nothing
-    engine = open_database(database)
-    plan = syncer.plan(engine, inv)
+    if plan_only:
+        plan = syncer.plan(_planning_database(database), inv)
+    else:
+        engine = open_database(database)
+        plan = syncer.plan(engine, inv)
     if plan.empty:
         out.print("No changes: the database already matches the inventory.")
         return
@@ -118,17 +134,65 @@ def sync(
         table.add_row(name, str(counts["add"]), str(counts["change"]), str(counts["remove"]))
     if plan_only:
         out.print(table)
-        for name, changes in plan.tables.items():
-            for added in changes.add[:20]:
-                out.print(f"  + {name} {_row_key(added)}", markup=False, soft_wrap=True)
-            for row, diff in changes.change[:20]:
-                cols = ", ".join(f"{c}: {old!r} → {new!r}" for c, (old, new) in diff.items())
-                out.print(f"  ~ {name} {_row_key(row)}: {cols}", markup=False, soft_wrap=True)
-            for key in changes.remove[:20]:
-                out.print(f"  - {name} {key}", markup=False, soft_wrap=True)
+        _print_plan_rows(plan, None if show_all else PLAN_ROWS)
+        for mass in plan.mass_deletions():
+            err.print(f"warning: {mass}; 'netmon sync' will ask for --allow-deletions", markup=False)
         return
+    confirm_deletions(plan, allow_deletions)
     syncer.apply(engine, plan)
     out.print(table)
+
+
+PLAN_ROWS = 20
+
+
+def _print_plan_rows(plan: Plan, limit: int | None) -> None:
+    for name, changes in plan.tables.items():
+        lines = [f"  + {name} {_row_key(added)}" for added in changes.add]
+        lines += [f"  ~ {name} {_row_key(row)}: " + ", ".join(f"{c}: {old!r} → {new!r}" for c, (old, new) in
+                                                             diff.items()) for row, diff in changes.change]
+        lines += [f"  - {name} {key}" for key in changes.remove]
+        for line in lines if limit is None else lines[:limit]:
+            out.print(line, markup=False, soft_wrap=True)
+        if limit is not None and len(lines) > limit:
+            out.print(f"  … and {len(lines) - limit:,} more {name} change(s) (--all lists every one)",
+                      markup=False, soft_wrap=True)
+
+
+def _planning_database(database: str | None) -> Engine | None:
+    """The database to compare with, read as it is: None when there is none yet (everything is added)."""
+    from netmon.settings import get_settings
+    from netmon.store.db import DatabaseMissing, open_existing, schema_is_current
+
+    try:
+        engine = open_existing(database or get_settings().database_url)
+    except DatabaseMissing:
+        return None
+    current = schema_is_current(engine)
+    if current is None:
+        return None
+    if not current:
+        err.print("the database has an older schema: 'netmon sync' migrates it first; no plan without that",
+                  markup=False)
+        raise typer.Exit(1)
+    return engine
+
+
+def confirm_deletions(plan: Plan, allowed: bool) -> None:
+    """A mass deletion goes ahead only with --allow-deletions, or a typed "yes" at a terminal; else exit 1
+    with nothing changed. (The folder that lost a file, the sync of one file instead of the folder.)"""
+    mass = plan.mass_deletions()
+    if not mass or allowed:
+        return
+    for m in mass:
+        err.print(f"{m}", markup=False)
+    if sys.stdin.isatty():
+        answer = typer.prompt("Type yes to delete them", default="no", show_default=False)
+        if answer.strip().lower() == "yes":
+            return
+    err.print("refused: nothing was changed (re-run with --allow-deletions if this is what you want; "
+              "'netmon sync --plan' lists the rows)", markup=False)
+    raise typer.Exit(1)
 
 
 def _row_key(row: dict[str, Any]) -> Any:
@@ -206,10 +270,16 @@ def inventory_generate(
         Path, typer.Option("--out", help="Folder to write the YAML files into.")
     ] = Path("inventory"),
     scale: Annotated[int, typer.Option(min=1, max=50, help="Copies of the province (10 → 1,500 sites).")] = 1,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the YAML files of a folder that has some.")]
+    = False,
 ) -> None:
     """Write the sample Trà Vinh province (real units, illustrative devices) as YAML."""
     from netmon.inventory.sample import write_sample
 
+    if out_dir.is_dir() and not force and any(p.suffix in (".yaml", ".yml") for p in out_dir.iterdir()):
+        err.print(f"{out_dir} already holds inventory files (your inventory?): nothing was written; choose "
+                  "another --out, or --force to overwrite them with the sample", markup=False)
+        raise typer.Exit(1)
     out_dir.mkdir(parents=True, exist_ok=True)
     counts: dict[str, Any] = write_sample(out_dir, scale=scale)
     out.print(f"wrote {out_dir}: {counts}", markup=False, soft_wrap=True)

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from netmon.cli.common import DatabaseOpt, district_codes, err, out
+from netmon.cli.common import DatabaseOpt, district_codes, err, open_database, out
 from netmon.reports import (
     AVAILABILITY_COLUMNS,
     DEFAULT_TZ,
@@ -37,13 +37,10 @@ TzOpt = Annotated[str, typer.Option("--tz", help="Time zone of dates and month b
 
 
 def _history(database: str | None) -> HistoryRecords:
-    from netmon.settings import get_settings
-    from netmon.store.db import make_engine, upgrade
     from netmon.store.history import read_history
 
-    engine = make_engine(database or get_settings().database_url)
+    engine = open_database(database, read_only=True)
     try:
-        upgrade(engine)
         return read_history(engine)
     finally:
         engine.dispose()

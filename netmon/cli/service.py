@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from netmon.cli.common import DatabaseOpt, PathArg, err, hostport, load_or_exit, out
+from netmon.cli.inventory import AllowDeletionsOpt, confirm_deletions
 from netmon.settings import get_settings
 
 
@@ -19,6 +20,7 @@ def run(
     listen: Annotated[str | None, typer.Option(help="HOST:PORT for /metrics /healthz /readyz.")] = None,
     traps: Annotated[str | None, typer.Option(help="HOST:PORT of the trap receiver ('' to disable).")] = None,
     duration: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
+    allow_deletions: AllowDeletionsOpt = False,
 ) -> None:
     """Run the service: sync the inventory, poll on schedule, judge outages, serve /metrics."""
     import asyncio
@@ -42,6 +44,7 @@ def run(
     upgrade(engine)
     plan = syncer.plan(engine, inv)
     if not plan.empty:
+        confirm_deletions(plan, allow_deletions)  # the same guard as `netmon sync`
         syncer.apply(engine, plan)
         logging.getLogger("netmon").info("inventory synced: %s", plan.summary())
     asyncio.run(run_service(settings, inv, engine, duration))

@@ -87,6 +87,16 @@ def version_at(engine: Engine, device_id: str, at: datetime | None = None) -> Ve
     return _row(row) if row is not None else None
 
 
+def version_after(engine: Engine, device_id: str, since: datetime) -> Version | None:
+    """The first version taken after ``since`` (for "what changed since the 1st" when the first backup is
+    from the 3rd)."""
+    backups = table(m.ConfigBackup)
+    with engine.connect() as conn:
+        row = conn.execute(select(backups).where(backups.c.device_id == device_id, backups.c.taken_at > since)
+                           .order_by(backups.c.taken_at, backups.c.id).limit(1)).first()
+    return _row(row) if row is not None else None
+
+
 def version_before(engine: Engine, version: Version) -> Version | None:
     backups = table(m.ConfigBackup)
     with engine.connect() as conn:

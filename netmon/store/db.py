@@ -8,7 +8,12 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 
-__all__ = ["MIGRATIONS", "Engine", "alembic_config", "database_problem", "make_engine", "upgrade"]
+__all__ = ["MIGRATIONS", "DatabaseMissing", "Engine", "alembic_config", "database_problem", "make_engine",
+           "open_existing", "schema_is_current", "upgrade"]
+
+
+class DatabaseMissing(RuntimeError):
+    """A command that only reads was pointed at a database that does not exist (a typo, most often)."""
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -33,6 +38,38 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql"):
         return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
     return create_engine(url, pool_pre_ping=True)
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for another database or an in-memory one)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def open_existing(url: str) -> Engine:
+    """An engine on a database that must exist already: a command that only reads never creates one
+    (a mistyped SQLite path used to give an empty database and "0 outages"). PostgreSQL refuses a
+    database that does not exist by itself, at the first query."""
+    path = sqlite_path(url)
+    if path is not None and not path.is_file():
+        raise DatabaseMissing(f"no database at {path}: check --database or NETMON_DATABASE_URL "
+                              "('netmon sync' or 'netmon run' creates it)")
+    return make_engine(url)
+
+
+def schema_is_current(engine: Engine) -> bool | None:
+    """Is the schema at the latest migration? None when the database has no netmon schema at all."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    return None if current is None else current == head
 
 
 def alembic_config(url: str) -> Config:
@@ -60,6 +97,8 @@ def database_problem(exc: BaseException) -> str | None:
 
     from netmon.store.outbox import DatabaseUnavailable, one_line
 
+    if isinstance(exc, DatabaseMissing):
+        return str(exc)
     if isinstance(exc, ArgumentError):
         return (f"cannot use that database URL ({one_line(exc)}); write sqlite:///path/to/netmon.db or "
                 "postgresql+psycopg://user@host/database")

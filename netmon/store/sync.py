@@ -100,9 +100,29 @@ class TableChanges:
     # row, {column: (old, new)}
     change: list[tuple[Row, dict[str, tuple[Any, Any]]]] = field(default_factory=list)
     remove: list[str] = field(default_factory=list)
+    existing: int = 0
+    """Rows in the database before the sync."""
 
     def __bool__(self) -> bool:
         return bool(self.add or self.change or self.remove)
+
+
+@dataclass(frozen=True, slots=True)
+class MassDeletion:
+    """A table a sync would empty, or lose more than the allowed share of."""
+
+    table: str
+    remove: int
+    existing: int
+
+    def __str__(self) -> str:
+        share = self.remove / self.existing if self.existing else 1.0
+        what = "every row" if self.remove == self.existing else f"{share:.0%} of its rows"
+        return f"{self.table}: {self.remove:,} of {self.existing:,} would be removed ({what})"
+
+
+DELETION_SHARE = 0.10
+"""A sync that removes more than this share of any table (or empties one) needs an explicit yes."""
 
 
 @dataclass
@@ -113,6 +133,15 @@ class Plan:
     def empty(self) -> bool:
         return not any(self.tables.values())
 
+    def mass_deletions(self, share: float = DELETION_SHARE) -> list[MassDeletion]:
+        """Tables this plan would empty or cut by more than ``share``: an inventory folder that lost a file,
+        a sync pointed at one file instead of the folder — a destructive change that needs a yes."""
+        out = []
+        for name, c in self.tables.items():
+            if c.remove and (len(c.remove) == c.existing or len(c.remove) > share * c.existing):
+                out.append(MassDeletion(name, len(c.remove), c.existing))
+        return out
+
     def summary(self) -> dict[str, dict[str, int]]:
         return {
             name: {"add": len(c.add), "change": len(c.change), "remove": len(c.remove)}
@@ -121,8 +150,11 @@ class Plan:
         }
 
 
-def plan(engine: Engine, inv: Inventory) -> Plan:
-    """What :func:`apply` would do: compare the inventory with the database, table by table."""
+def plan(engine: Engine | None, inv: Inventory) -> Plan:
+    """What :func:`apply` would do: compare the inventory with the database, table by table (``None``: a
+    database that does not exist yet — everything is added)."""
+    if engine is None:
+        return Plan({spec.name: TableChanges(add=list(spec.rows(inv))) for spec in TABLES})
     with engine.connect() as conn:
         return Plan({spec.name: _diff(conn, spec, inv) for spec in TABLES})
 
@@ -143,6 +175,7 @@ def _diff(conn: Connection, spec: TableSpec, inv: Inventory) -> TableChanges:
         if diff:
             changes.change.append((row, diff))
     changes.remove = sorted(k for k in current if k not in wanted)
+    changes.existing = len(current)
     return changes
 
 

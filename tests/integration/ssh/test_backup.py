@@ -371,6 +371,11 @@ def test_cli_backup_show_diff_and_inventory_show(env: Path, fake: FakeNos, tmp_p
     diff = runner.invoke(app, ["backup", "diff", "rt-ios", "--database", db])
     assert diff.exit_code == 0
     assert [line for line in diff.stdout.splitlines() if line[:1] in "+-"][2:] == [f"+{ROUTE}"]
+    # the README's example: --from a day before the first backup compares the first with the latest
+    day_before = (first.taken_at - timedelta(days=1)).date().isoformat()
+    since = runner.invoke(app, ["backup", "diff", "rt-ios", "--from", day_before, "--database", db])
+    assert since.exit_code == 0, since.output
+    assert [line for line in since.stdout.splitlines() if line[:1] in "+-"][2:] == [f"+{ROUTE}"]
     at_first = first.taken_at.isoformat()
     same = runner.invoke(app, ["backup", "diff", "rt-ios", "--from", at_first, "--to", at_first, "--database", db])
     assert same.exit_code == 0 and same.stdout == "" and "identical" in same.output
