@@ -104,6 +104,7 @@ class PduType(IntEnum):
     GET = 0xA0
     GETNEXT = 0xA1
     RESPONSE = 0xA2
+    SET = 0xA3  # decoded in SNMPv3 scoped PDUs only, so the simulated agent can refuse it
     GETBULK = 0xA5
     TRAP_V2 = 0xA7
     REPORT = 0xA8  # SNMPv3 (RFC 3412): what an agent answers when USM refuses a request
