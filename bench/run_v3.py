@@ -8,8 +8,9 @@ answers and the first router batch is in) the CPU of each process is read from /
 (default three minutes) and printed apart: netmon's against the target (≤ 25 % of one core), the
 simulator's for information. Polls and failures over the window come from netmon's own /metrics.
 
-    python bench/run_v3.py                       # about 4-5 minutes
+    python bench/run_v3.py                       # about 6 minutes
     python bench/run_v3.py --scale 1 --seconds 60 --no-icmp
+    python bench/run_v3.py --py-spy /tmp/run.txt # also sample netmon run (collapsed stacks) in the window
 """
 
 from __future__ import annotations
@@ -124,6 +125,7 @@ def main() -> int:
     parser.add_argument("--scale", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=180.0, help="measurement window after start-up")
     parser.add_argument("--no-icmp", action="store_true", help="NETMON_ICMP=false (SNMP only)")
+    parser.add_argument("--py-spy", type=Path, help="record netmon run with py-spy in the window (raw stacks)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="netmon-bench-run-v3-"))
     try:
@@ -162,10 +164,17 @@ def main() -> int:
                 ready_s = time.monotonic() - t_start
                 startup_cpu = cpu_seconds(run.pid)
                 before = poll_counts(get(f"http://{listen}/metrics")[1], routers)
+                spy = None
+                if args.py_spy is not None:  # its own CPU is its own process's, not netmon's
+                    spy = subprocess.Popen([shutil.which("py-spy") or "py-spy", "record", "-p", str(run.pid), "-d",
+                                            str(int(args.seconds)), "-r", "20", "-f", "raw", "-o", str(args.py_spy)],
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 run0, sim0, wall0 = cpu_seconds(run.pid), cpu_seconds(sim.pid), time.monotonic()
                 time.sleep(args.seconds)
                 run1, sim1, wall1 = cpu_seconds(run.pid), cpu_seconds(sim.pid), time.monotonic()
                 after = poll_counts(get(f"http://{listen}/metrics")[1], routers)
+                if spy is not None:
+                    spy.wait(timeout=60)
                 if run.poll() is not None:
                     raise SystemExit(f"netmon run exited during the window; see {work / 'run.log'}")
         wall = wall1 - wall0
