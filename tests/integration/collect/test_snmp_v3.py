@@ -31,6 +31,8 @@ from pathlib import Path
 
 import pytest
 from loopthread import LoopThread
+from simulated import free_port
+from v3names import NET_SNMP_AUTH, NET_SNMP_PRIV, PAIRS
 
 from netmon.collect import ber, usm
 from netmon.collect.ber import OCTET_STRING, PduType
@@ -49,18 +51,7 @@ AUTH_KEY = "it-v3-auth-5e1d0a"
 PRIV_KEY = "it-v3-priv-93c7b4"
 WRONG_KEY = "it-v3-wrong-000000"
 COMMUNITY = "it-v3-community"
-NET_SNMP_AUTH = {"MD5": "MD5", "SHA": "SHA", "SHA224": "SHA-224", "SHA256": "SHA-256", "SHA384": "SHA-384",
-                 "SHA512": "SHA-512"}  # fmt: skip
-NET_SNMP_PRIV = {"DES": "DES", "AES": "AES", "AES192": "AES-192", "AES256": "AES-256", "AES192C": "AES-192-C",
-                 "AES256C": "AES-256-C"}  # fmt: skip
-PAIRS = [(auth, priv) for auth in NET_SNMP_AUTH for priv in (None, *NET_SNMP_PRIV)]
 SCALARS = PollSpec("scalars", scalars=(SYS_DESCR, SYS_UPTIME, SYS_NAME))
-
-
-def free_port(kind: int = socket.SOCK_DGRAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def user_name(auth: str | None, priv: str | None) -> str:

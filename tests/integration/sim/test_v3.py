@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -21,6 +20,9 @@ from typing import Any
 
 import pytest
 from loopthread import LoopThread
+from simulated import free_port
+from v3names import NET_SNMP_AUTH, NET_SNMP_PRIV
+from v3names import PAIRS as AUTH_PRIV_PAIRS
 
 from netmon.collect.target import Target
 from netmon.collect.traps import Trap, TrapReceiver
@@ -40,17 +42,13 @@ PRIV_KEY = "test-priv-key-51ab"
 IF_NAME = "1.3.6.1.2.1.31.1.1.1.1"
 IF_HC_IN_OCTETS = "1.3.6.1.2.1.31.1.1.1.6"
 SYS_NAME = "1.3.6.1.2.1.1.5.0"
-NET_SNMP_AUTH = {"MD5": "MD5", "SHA": "SHA", "SHA224": "SHA-224", "SHA256": "SHA-256", "SHA384": "SHA-384",
-                 "SHA512": "SHA-512"}  # fmt: skip
-NET_SNMP_PRIV = {"DES": "DES", "AES": "AES", "AES192": "AES-192", "AES256": "AES-256", "AES192C": "AES-192-C",
-                 "AES256C": "AES-256-C"}  # fmt: skip
 PYSNMP_AUTH = {"MD5": "USM_AUTH_HMAC96_MD5", "SHA": "USM_AUTH_HMAC96_SHA", "SHA224": "USM_AUTH_HMAC128_SHA224",
                "SHA256": "USM_AUTH_HMAC192_SHA256", "SHA384": "USM_AUTH_HMAC256_SHA384",
                "SHA512": "USM_AUTH_HMAC384_SHA512"}  # fmt: skip
 PYSNMP_PRIV = {"DES": "USM_PRIV_CBC56_DES", "AES": "USM_PRIV_CFB128_AES", "AES192": "USM_PRIV_CFB192_AES_BLUMENTHAL",
                "AES256": "USM_PRIV_CFB256_AES_BLUMENTHAL", "AES192C": "USM_PRIV_CFB192_AES",
                "AES256C": "USM_PRIV_CFB256_AES"}  # fmt: skip
-PAIRS = [(auth, priv) for auth in NET_SNMP_AUTH for priv in (None, *NET_SNMP_PRIV)] + [(None, None)]
+PAIRS = [*AUTH_PRIV_PAIRS, (None, None)]
 
 if shutil.which("snmpget") is None or shutil.which("snmpbulkwalk") is None:
     pytest.skip("net-snmp client tools (Debian 'snmp') are not installed", allow_module_level=True)
@@ -100,12 +98,6 @@ def served() -> Iterator[Served]:
         loop.call(agents.stop)
         loop.call(agents.stop)  # idempotent
         loop.close()
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def argv(tool: str, addr: str, *oids: str, auth: str = AUTH_KEY, priv: str = PRIV_KEY, user: str = "netmon",
