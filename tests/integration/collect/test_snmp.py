@@ -310,7 +310,8 @@ def test_simulated_province_v2c_and_v3(simulator: tuple[Path, int], monkeypatch:
         monkeypatch.setenv(name, value)
     inv = load_inventory(inv_dir)
     world = build_world(inv, time.time())
-    targets = targets_from_inventory(inv, kinds=("devices",))  # 150 routers, 10 of them SNMPv3
+    routers = targets_from_inventory(inv, kinds=("devices",))  # 150 routers, all on SNMPv3 authPriv
+    targets = routers + targets_from_inventory(inv, kinds=("base_stations",))[:100]  # and v2c base stations
     dead = targets[3].device_id
     control(control_port, action="drop", device=dead)
     try:
@@ -327,5 +328,5 @@ def test_simulated_province_v2c_and_v3(simulator: tuple[Path, int], monkeypatch:
     for r in by_id.values():
         names = {index: value for index, (_tag, value) in r.columns[IF_NAME].items()}
         assert names == {(i + 1,): itf.name.encode() for i, itf in enumerate(world.devices[r.device_id].interfaces)}
-    assert sum(t.version == "3" for t in targets) == 10
+    assert sum(t.version == "3" for t in targets) == len(routers) == 150
     assert wall < 10
