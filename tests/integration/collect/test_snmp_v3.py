@@ -36,7 +36,7 @@ from v3names import NET_SNMP_AUTH, NET_SNMP_PRIV, PAIRS
 
 from netmon.collect import ber, usm
 from netmon.collect.ber import OCTET_STRING, PduType
-from netmon.collect.oids import DEVICE_SPEC, IF_NAME, SYS_DESCR, SYS_NAME, SYS_UPTIME, PollSpec
+from netmon.collect.oids import DEVICE_SPEC, DISCOVERY_SPEC, IF_NAME, SYS_DESCR, SYS_NAME, SYS_UPTIME, PollSpec
 from netmon.collect.snmp import PollResult, SnmpPoller, Target
 from netmon.inventory.load import load_inventory
 from netmon.secrets import Secret
@@ -181,6 +181,17 @@ def test_every_protocol_pair_and_level_against_snmpd(snmpd: Snmpd) -> None:
         assert r.scalars[SYS_NAME] == (OCTET_STRING, b"it-snmpd-v3"), r.device_id
         assert r.columns[IF_NAME] == reference.columns[IF_NAME], r.device_id
     assert len(results) == 6 * 7 + 1
+
+
+def test_discovery_spec_and_a_dead_v3_agent_in_one_batch(snmpd: Snmpd) -> None:
+    """The slow poll (ENTITY/HOST-RESOURCES) over v3, beside an SNMPv3 address where nothing answers."""
+    silent = v3(free_port(), "SHA256", "AES", name="nobody-home")  # ICMP port unreachable: a fast failure
+    started = time.monotonic()
+    live, dead = poll([v3(snmpd.port, "SHA256", "AES"), silent], DISCOVERY_SPEC)
+    assert live.ok, live.error
+    assert live.columns[(1, 3, 6, 1, 2, 1, 25, 2, 3, 1, 3)]  # hrStorageDescr
+    assert not dead.ok and dead.error is not None and dead.error.startswith("timeout")
+    assert time.monotonic() - started < 2 * 2 * 1.0 + 1.0
 
 
 def test_refusals_are_one_line_errors_naming_the_cause(snmpd: Snmpd, caplog: pytest.LogCaptureFixture) -> None:
