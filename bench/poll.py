@@ -4,17 +4,20 @@ Why: the poller must poll the province well inside its interval and cost no more
 reference tool operators already run. Both read the same OIDs (``IF_MIB_SPEC`` = the exporter's ``if_mib``
 module: sysUpTime, ifTable, ifXTable) from the same simulated agents (``netmon simulate``) in one run:
 
-* every v2c router and base station (the 10 SNMPv3 routers are left out: netmon polls them through pysnmp
-  and the exporter module here is v2c only, so including them would compare different protocols);
-* netmon polls in this process (CPU = ``time.process_time`` around each cycle); the exporter is scraped at
-  ``/snmp?target=…&module=if_mib`` with 64 requests in flight (CPU = utime+stime of its process, from
-  /proc; the Python HTTP client's own CPU is not counted against it);
+* v2c: every v2c device of the inventory (in the sample: the 1,222 base stations);
+* SNMPv3: every v3 device (in the sample: the 150 agency routers, authPriv SHA-256/AES-128), the exporter
+  with a ``version: 3`` copy of the module and the same user (``if_mib_v3``), so both do the same USM work;
+* netmon polls in this process (CPU = ``time.process_time`` around each cycle; the first cycle of each
+  section is cold: no row hints and, for v3, engine discovery); the exporter is scraped at
+  ``/snmp?target=…&module=…`` with 64 requests in flight (CPU = utime+stime of its process, from /proc;
+  the Python HTTP client's own CPU is not counted against it);
 * then 20 % of the agents are told to drop every packet (the simulator's control port) and both poll again.
 
-Run from the repository root (about a minute; needs prometheus-snmp-exporter, root for nothing)::
+Run from the repository root (a minute or two; needs prometheus-snmp-exporter, root for nothing)::
 
-    python bench/poll.py                 # both tools, healthy and 20 % dead
+    python bench/poll.py                 # both tools, v2c and v3, healthy and 20 % dead
     python bench/poll.py --only netmon   # e.g. under py-spy: py-spy record -o /tmp/poll.svg -- python ...
+    python bench/poll.py --inventory DIR # another inventory (e.g. an older one, to compare v2c figures)
 """
 
 from __future__ import annotations
@@ -52,12 +55,21 @@ from netmon.inventory.load import load_inventory  # noqa: E402
 EXPORTER = "/usr/bin/prometheus-snmp-exporter"
 EXPORTER_MODULE = ROOT / "bench" / "snmp_exporter_if_mib.yml"  # copy of ../shared/bench/snmp_exporter_if_mib.yml
 COMMUNITY = "bench-community"  # one value for both v2c profiles, so one exporter module fits all
+V3_USER, V3_AUTH, V3_PRIV = "netmon", "bench-auth-key-1", "bench-priv-key-1"  # the inventory's snmp-v3-core
 ENV = {
     "NETMON_SNMP_COMMUNITY": COMMUNITY,
     "NETMON_BTS_COMMUNITY": COMMUNITY,
-    "NETMON_SNMPV3_AUTH_KEY": "bench-auth-key-1",
-    "NETMON_SNMPV3_PRIV_KEY": "bench-priv-key-1",
+    "NETMON_SNMPV3_AUTH_KEY": V3_AUTH,
+    "NETMON_SNMPV3_PRIV_KEY": V3_PRIV,
 }
+EXPORTER_V3_AUTH = f"""    auth:
+      username: {V3_USER}
+      security_level: authPriv
+      password: {V3_AUTH}
+      auth_protocol: SHA256
+      priv_protocol: AES
+      priv_password: {V3_PRIV}
+"""
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PDUS = re.compile(rb"^snmp_scrape_pdus_returned (\S+)$", re.M)
 
@@ -136,11 +148,20 @@ def start_simulator(track: Callable[[subprocess.Popen[Any]], subprocess.Popen[An
     return proc
 
 
+def exporter_config(text: str) -> str:
+    """The ``if_mib`` module (v2c, our community) and ``if_mib_v3``: the same module over SNMPv3 authPriv."""
+    v2c = re.sub(r"community: \S+", f"community: {COMMUNITY}", text)
+    v3 = re.sub(r"^if_mib:", "if_mib_v3:", text, flags=re.M)
+    v3 = re.sub(r"^    version: 2$", "    version: 3", v3, flags=re.M)
+    v3 = re.sub(r"^    auth:\n      community: \S+\n?", EXPORTER_V3_AUTH, v3, flags=re.M)
+    assert "version: 3" in v3 and "security_level: authPriv" in v3, "unexpected exporter module layout"
+    return v2c.rstrip("\n") + "\n" + v3
+
+
 def start_exporter(track: Callable[[subprocess.Popen[Any]], subprocess.Popen[Any]], tmp: Path,
                    port: int) -> subprocess.Popen[bytes]:
     config = tmp / "snmp.yml"
-    text = EXPORTER_MODULE.read_text()
-    config.write_text(re.sub(r"community: \S+", f"community: {COMMUNITY}", text))
+    config.write_text(exporter_config(EXPORTER_MODULE.read_text()))
     proc = track(subprocess.Popen([EXPORTER, f"--config.file={config}", f"--web.listen-address=127.0.0.1:{port}"],
                                   stdout=subprocess.DEVNULL, stderr=(tmp / "exporter.log").open("w")))
     deadline = time.monotonic() + 20
@@ -178,7 +199,8 @@ def netmon_cycle(poller: SnmpPoller, targets: list[Target], sim_pid: int) -> tup
 
 def exporter_cycle(port: int, pid: int, targets: list[Target], sim_pid: int, workers: int) -> Cycle:
     def scrape(t: Target) -> int | None:
-        url = f"http://127.0.0.1:{port}/snmp?target={t.host}:{t.port}&module=if_mib"
+        module = "if_mib_v3" if t.version == "3" else "if_mib"
+        url = f"http://127.0.0.1:{port}/snmp?target={t.host}:{t.port}&module={module}"
         try:
             body = urllib.request.urlopen(url, timeout=30).read()
         except (urllib.error.URLError, OSError):  # a dead target answers HTTP 500 after its timeout
@@ -209,6 +231,79 @@ def verdict(ok: bool, text: str) -> bool:
 
 
 # ------------------------------------------------------------------------------------ main
+@dataclass
+class Section:
+    """One protocol's figures: netmon's cycles and the exporter's, healthy and with agents silent."""
+
+    label: str
+    runs: list[Cycle]
+    exporter: Cycle | None = None
+    dead: int = 0
+    fresh: Cycle | None = None
+    known: Cycle | None = None
+    exporter_dead: Cycle | None = None
+
+
+def run_section(label: str, targets: list[Target], args: argparse.Namespace, sim_pid: int, control_port: int,
+                exporter: tuple[int, int] | None) -> Section:
+    deadline = max(t.timeout_s * (t.retries + 1) for t in targets) + 0.5
+    print(f"\n{label}: {len(targets)} agents; spec {IF_MIB_SPEC.name} = snmp_exporter if_mib (sysUpTime, ifTable, "
+          f"ifXTable); per-device deadline {deadline:.1f} s")
+    header()
+    poller = SnmpPoller()
+    section = Section(label, [])
+    for i in range(args.cycles):
+        cycle, _ = netmon_cycle(poller, targets, sim_pid)
+        section.runs.append(cycle)
+        cold = " (cold" + (", discovery)" if label.startswith("SNMPv3") else ": no row hints)")
+        show(f"netmon cycle {i + 1}{cold if i == 0 else ''}", cycle)
+    if exporter is not None:
+        port, pid = exporter
+        exporter_cycle(port, pid, targets[:50], sim_pid, args.workers)  # warm-up
+        section.exporter = exporter_cycle(port, pid, targets, sim_pid, args.workers)
+        show("snmp_exporter cycle", section.exporter)
+
+    dead = targets[:: round(1 / args.dead)] if args.dead > 0 else []
+    section.dead = len(dead)
+    control(control_port, [{"action": "drop", "device": t.device_id} for t in dead])
+    print(f"  {len(dead)} of {len(targets)} agents silent ({len(dead) / len(targets):.0%})")
+    section.fresh, _ = netmon_cycle(poller, targets, sim_pid)
+    show("netmon, fresh outage", section.fresh)
+    section.known, _ = netmon_cycle(poller, targets, sim_pid)
+    show("netmon, dead since last cycle", section.known)
+    if exporter is not None:
+        section.exporter_dead = exporter_cycle(exporter[0], exporter[1], targets, sim_pid, args.workers)
+        show("snmp_exporter", section.exporter_dead)
+    control(control_port, [{"action": "normal", "device": t.device_id} for t in dead])
+    poller.close()
+    return section
+
+
+def judge(section: Section, max_ratio: float, deadline: float) -> bool:
+    ok = True
+    steady = section.runs[-1]
+    print(f"\n  {section.label}")
+    if section.exporter is not None:
+        ratio = steady.us_per_varbind / section.exporter.us_per_varbind
+        print(f"  netmon/exporter CPU per varbind: {steady.us_per_varbind:.2f} / "
+              f"{section.exporter.us_per_varbind:.2f} µs = {ratio:.2f}; wall {steady.wall_s:.1f} / "
+              f"{section.exporter.wall_s:.1f} s; varbinds {steady.varbinds} / {section.exporter.varbinds}")
+        ok &= verdict(ratio <= max_ratio, f"netmon ≤ {max_ratio} × exporter CPU per varbind ({ratio:.2f})")
+        ok &= verdict(section.exporter.errors == 0, f"exporter: no device failed ({section.exporter.errors})")
+    ok &= verdict(steady.us_per_varbind <= 30, f"netmon ≤ 30 µs CPU per varbind ({steady.us_per_varbind:.2f})")
+    ok &= verdict(all(r.errors == 0 for r in section.runs),
+                  f"netmon: no device failed in the healthy cycles ({[r.errors for r in section.runs]})")
+    ok &= verdict(steady.wall_s < 10, f"full cycle < 10 s wall ({steady.wall_s:.2f} s)")
+    fresh, known = section.fresh, section.known
+    assert fresh is not None and known is not None
+    ok &= verdict(fresh.wall_s < 10 and known.wall_s < 10,
+                  f"20 % dead: cycle < 10 s wall ({fresh.wall_s:.2f} s fresh, {known.wall_s:.2f} s known; "
+                  f"per-device deadline {deadline:.1f} s)")
+    ok &= verdict(fresh.errors == section.dead and known.errors == section.dead,
+                  f"20 % dead: exactly the {section.dead} silent agents failed ({fresh.errors}, {known.errors})")
+    return ok
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--inventory", type=Path, default=ROOT / "inventory")
@@ -216,6 +311,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=64, help="exporter scrapes in flight")
     parser.add_argument("--dead", type=float, default=0.2, help="fraction of agents made silent")
     parser.add_argument("--only", choices=("netmon", "both"), default="both")
+    parser.add_argument("--versions", choices=("v2c", "v3", "both"), default="both")
     args = parser.parse_args()
     if args.only == "both" and not os.access(EXPORTER, os.X_OK):
         raise SystemExit(f"{EXPORTER} not found: apt-get install prometheus-snmp-exporter, or --only netmon")
@@ -234,59 +330,24 @@ def main() -> int:
                                        profiles.read_text()))
             sim = start_simulator(track, inventory, control_port, tmp / "simulator.log")
             all_targets = targets_from_inventory(load_inventory(inventory))
-            targets = [t for t in all_targets if t.version != "3"]
-            deadline = max(t.timeout_s * (t.retries + 1) for t in targets) + 0.5
-            print(f"targets: {len(targets)} v2c devices and base stations ({len(all_targets) - len(targets)} "
-                  f"SNMPv3 routers left out: pysnmp path, and the exporter module is v2c); spec {IF_MIB_SPEC.name}"
-                  f" = snmp_exporter if_mib (sysUpTime, ifTable, ifXTable); per-device deadline {deadline:.1f} s")
-            poller = SnmpPoller()
-            print("\nhealthy province")
-            header()
-            runs = []
-            for i in range(args.cycles):
-                cycle, _ = netmon_cycle(poller, targets, sim.pid)
-                runs.append(cycle)
-                show(f"netmon cycle {i + 1}{' (cold: no row hints)' if i == 0 else ''}", cycle)
-            steady = runs[-1]
             exporter = None
             if args.only == "both":
                 exp_port = free_port(socket.SOCK_STREAM)
-                exp = start_exporter(track, tmp, exp_port)
-                exporter_cycle(exp_port, exp.pid, targets[:50], sim.pid, args.workers)  # warm-up
-                exporter = exporter_cycle(exp_port, exp.pid, targets, sim.pid, args.workers)
-                show("snmp_exporter cycle", exporter)
-
-            dead = targets[:: round(1 / args.dead)] if args.dead > 0 else []
-            control(control_port, [{"action": "drop", "device": t.device_id} for t in dead])
-            print(f"\n{len(dead)} of {len(targets)} agents silent ({len(dead) / len(targets):.0%})")
-            header()
-            fresh, _ = netmon_cycle(poller, targets, sim.pid)
-            show("netmon, fresh outage", fresh)
-            known, _ = netmon_cycle(poller, targets, sim.pid)
-            show("netmon, dead since last cycle", known)
-            exporter_dead = None
-            if exporter is not None:
-                exporter_dead = exporter_cycle(exp_port, exp.pid, targets, sim.pid, args.workers)
-                show("snmp_exporter", exporter_dead)
-            control(control_port, [{"action": "normal", "device": t.device_id} for t in dead])
-            poller.close()
+                exporter = (exp_port, start_exporter(track, tmp, exp_port).pid)
+            sections: list[tuple[Section, float, float]] = []
+            for label, version, max_ratio in (("v2c", "2c", 1.5), ("SNMPv3 authPriv SHA-256/AES-128", "3", 0.3)):
+                targets = [t for t in all_targets if (t.version == "3") == (version == "3")]
+                if not targets or args.versions not in ("both", "v3" if version == "3" else "v2c"):
+                    continue
+                deadline = max(t.timeout_s * (t.retries + 1) for t in targets) + 0.5
+                section = run_section(label, targets, args, sim.pid, control_port, exporter)
+                sections.append((section, max_ratio, deadline))
 
             print("\nverdict")
-            if exporter is not None:
-                ratio = steady.us_per_varbind / exporter.us_per_varbind
-                print(f"  netmon/exporter CPU per varbind: {steady.us_per_varbind:.2f} / "
-                      f"{exporter.us_per_varbind:.2f} µs = {ratio:.2f}; wall {steady.wall_s:.1f} / "
-                      f"{exporter.wall_s:.1f} s; varbinds {steady.varbinds} / {exporter.varbinds}")
-                ok &= verdict(ratio <= 1.5, "netmon ≤ 1.5 × exporter CPU per varbind")
-            ok &= verdict(steady.us_per_varbind <= 30, f"netmon ≤ 30 µs CPU per varbind ({steady.us_per_varbind:.2f})")
-            ok &= verdict(all(r.errors == 0 for r in runs), "no device failed in the healthy cycles")
-            ok &= verdict(steady.wall_s < 10, f"full cycle < 10 s wall ({steady.wall_s:.2f} s)")
-            ok &= verdict(fresh.wall_s < 10 and known.wall_s < 10,
-                          f"20 % dead: cycle < 10 s wall ({fresh.wall_s:.2f} s fresh, {known.wall_s:.2f} s known; "
-                          f"per-device deadline {deadline:.1f} s)")
-            ok &= verdict(fresh.errors == len(dead) and known.errors == len(dead),
-                          f"20 % dead: exactly the {len(dead)} silent agents failed")
-            busy = max(c.sim_cpu_s / c.wall_s for c in (*runs, fresh, known))
+            for section, max_ratio, deadline in sections:
+                ok &= judge(section, max_ratio, deadline)
+            cycles = [c for s, _, _ in sections for c in (*s.runs, s.fresh, s.known) if c is not None]
+            busy = max(c.sim_cpu_s / c.wall_s for c in cycles)
             print(f"  note: the simulator used at most {busy:.0%} of one core during netmon cycles "
                   "(< 100 %: it was not the bottleneck)")
     except KeyboardInterrupt:

@@ -1,4 +1,5 @@
-"""A narrow, fast BER codec for SNMP v1/v2c GET, GETNEXT, GETBULK and their responses.
+"""A narrow, fast BER codec for SNMP v1/v2c GET, GETNEXT, GETBULK and their responses, and the scoped PDUs
+SNMPv3 carries (:mod:`netmon.collect.usm` wraps them in the v3 envelope).
 
 Why: pysnmp/pyasn1 costs 50-200 µs of CPU per varbind to decode a response; the poller's budget is 30 µs
 end to end and the simulated agent's is 25 µs per varbind served. This module handles only the handful of
@@ -53,16 +54,23 @@ __all__ = [
     "PduType",
     "Request",
     "Response",
+    "ScopedPdu",
     "Value",
     "VarBind",
     "decode_request",
     "decode_response",
+    "decode_scoped_pdu",
+    "encode_integer",
     "encode_length",
     "encode_request",
+    "encode_request_varbinds",
     "encode_response",
     "encode_response_from_encoded_varbinds",
+    "encode_scoped_pdu",
     "encode_trap_v2c",
     "encode_varbind",
+    "read_integer",
+    "read_tlv",
 ]
 
 V1: Final = 0
@@ -96,7 +104,10 @@ class PduType(IntEnum):
     GET = 0xA0
     GETNEXT = 0xA1
     RESPONSE = 0xA2
+    SET = 0xA3  # decoded in SNMPv3 scoped PDUs only, so the simulated agent can refuse it
     GETBULK = 0xA5
+    TRAP_V2 = 0xA7
+    REPORT = 0xA8  # SNMPv3 (RFC 3412): what an agent answers when USM refuses a request
 
 
 class BerError(ValueError):
@@ -113,6 +124,22 @@ class Response:
     request_id: int
     error_status: int
     error_index: int
+    varbinds: list[VarBind]
+
+
+@dataclass(frozen=True, slots=True)
+class ScopedPdu:
+    """An SNMPv3 ScopedPDU (RFC 3412): the context and the PDU inside the USM envelope.
+
+    ``field1``/``field2`` are error-status/error-index, or non-repeaters/max-repetitions for GETBULK.
+    """
+
+    context_engine_id: bytes
+    context_name: bytes
+    pdu_type: PduType
+    request_id: int
+    field1: int
+    field2: int
     varbinds: list[VarBind]
 
 
@@ -220,6 +247,11 @@ def _integer(data: bytes, pos: int, limit: int, lo: int, hi: int, what: str) -> 
     return value, end
 
 
+read_tlv = _enter
+"""Public name for :mod:`netmon.collect.usm`, which walks the SNMPv3 envelope with the same checks."""
+read_integer = _integer
+
+
 def _decode_oid(raw: bytes) -> Oid:
     """Decode OID contents. Arcs < 128 (the common case) take a C-speed path."""
     if raw.isascii():  # no octet has the continuation bit: one octet per arc
@@ -319,6 +351,25 @@ def _varbinds(data: bytes, pos: int, end: int, version: int) -> list[VarBind]:
     return out
 
 
+def _pdu(
+    data: bytes, pos: int, end: int, pdu_tags: frozenset[PduType], version: int
+) -> tuple[PduType, int, int, int, list[VarBind]]:
+    """Decode the PDU at ``pos``, which must fill the rest of its container up to ``end``."""
+    pdu_type = _PDU_BY_TAG.get(data[pos])
+    if pdu_type is None or pdu_type not in pdu_tags or (pdu_type is PduType.GETBULK and version == V1):
+        raise BerError(f"unexpected PDU tag 0x{data[pos]:02x} for SNMP version {version}")
+    pos, pdu_end = _enter(data, pos, end, pdu_type, "PDU")
+    if pdu_end != end:
+        raise BerError("trailing bytes after the PDU")
+    request_id, pos = _integer(data, pos, end, *_INT32, "request-id")
+    field1, pos = _integer(data, pos, end, 0, _MAX_BINDINGS, "error-status/non-repeaters")
+    field2, pos = _integer(data, pos, end, 0, _MAX_BINDINGS, "error-index/max-repetitions")
+    pos, list_end = _enter(data, pos, end, 0x30, "varbind list")
+    if list_end != end:
+        raise BerError("trailing bytes after the varbind list")
+    return pdu_type, request_id, field1, field2, _varbinds(data, pos, end, version)
+
+
 def _decode(
     data: bytes | bytearray | memoryview, pdu_tags: frozenset[PduType]
 ) -> tuple[int, bytes, PduType, int, int, int, list[VarBind]]:
@@ -335,19 +386,7 @@ def _decode(
             raise BerError(f"unsupported SNMP version {version}")
         start, pos = _enter(data, pos, end, OCTET_STRING, "community")
         community = data[start:pos]
-        pdu_type = _PDU_BY_TAG.get(data[pos])
-        if pdu_type is None or pdu_type not in pdu_tags or (pdu_type is PduType.GETBULK and version == V1):
-            raise BerError(f"unexpected PDU tag 0x{data[pos]:02x} for SNMP version {version}")
-        pos, pdu_end = _enter(data, pos, end, pdu_type, "PDU")
-        if pdu_end != end:
-            raise BerError("trailing bytes after the PDU")
-        request_id, pos = _integer(data, pos, end, *_INT32, "request-id")
-        field1, pos = _integer(data, pos, end, 0, _MAX_BINDINGS, "error-status/non-repeaters")
-        field2, pos = _integer(data, pos, end, 0, _MAX_BINDINGS, "error-index/max-repetitions")
-        pos, list_end = _enter(data, pos, end, 0x30, "varbind list")
-        if list_end != end:
-            raise BerError("trailing bytes after the varbind list")
-        varbinds = _varbinds(data, pos, end, version)
+        pdu_type, request_id, field1, field2, varbinds = _pdu(data, pos, end, pdu_tags, version)
     except IndexError:
         raise BerError("truncated message") from None
     return version, community, pdu_type, request_id, field1, field2, varbinds
@@ -362,6 +401,28 @@ def decode_request(data: bytes | bytearray | memoryview) -> Request:
     """Decode a v1/v2c GET, GETNEXT or (v2c) GETBULK request, for the simulated agent."""
     version, community, pdu_type, request_id, field1, field2, varbinds = _decode(data, _REQUEST_TAGS)
     return Request(version, community, pdu_type, request_id, field1, field2, [vb[0] for vb in varbinds])
+
+
+_SCOPED_TAGS: Final = frozenset(PduType)
+
+
+def decode_scoped_pdu(
+    data: bytes, pdu_tags: frozenset[PduType] = _SCOPED_TAGS, *, padded: bool = False
+) -> ScopedPdu:
+    """Decode an SNMPv3 ScopedPDU (plaintext, or as decrypted). ``padded``: bytes after the SEQUENCE are
+    cipher padding (DES-CBC, RFC 3414 8.1.1.2) and ignored; otherwise they are an error."""
+    try:
+        start, end = _enter(data, 0, len(data), 0x30, "scopedPDU")
+        if end != len(data) and not padded:
+            raise BerError("trailing bytes after the scopedPDU")
+        first, pos = _enter(data, start, end, OCTET_STRING, "contextEngineID")
+        engine_id = data[first:pos]
+        first, pos = _enter(data, pos, end, OCTET_STRING, "contextName")
+        name = data[first:pos]
+        pdu_type, request_id, field1, field2, varbinds = _pdu(data, pos, end, pdu_tags, V2C)
+    except IndexError:
+        raise BerError("truncated scopedPDU") from None
+    return ScopedPdu(engine_id, name, pdu_type, request_id, field1, field2, varbinds)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -398,6 +459,10 @@ def _int_contents(value: int) -> bytes:
 def _int_tlv(value: int) -> bytes:
     contents = _int_contents(value)
     return b"\x02" + _LENGTHS[len(contents)] + contents
+
+
+encode_integer = _int_tlv
+"""An INTEGER TLV as pyasn1 writes it (the SNMPv3 header's fields)."""
 
 
 def _oid_contents(oid: Oid) -> bytes:
@@ -477,6 +542,40 @@ def _request_varbind(oid: Oid) -> bytes:
             _request_varbinds.clear()
         _request_varbinds[oid] = encoded
     return encoded
+
+
+def encode_request_varbinds(oids: Sequence[Oid]) -> list[bytes]:
+    """``OID = NULL`` varbinds for a request (cached per OID, as :func:`encode_request` uses them)."""
+    return [_request_varbind(oid) for oid in oids]
+
+
+def _pdu_head(pdu_type: int, request_id: int, field1: int, field2: int, bindings_len: int) -> bytes:
+    """The PDU's tag, length and fixed fields up to the varbind list's length octets."""
+    if not _INT32[0] <= request_id <= _INT32[1]:
+        raise BerError(f"request-id {request_id} out of Integer32 range")
+    if not (0 <= field1 <= _MAX_BINDINGS and 0 <= field2 <= _MAX_BINDINGS):
+        raise BerError("error-status/error-index/non-repeaters/max-repetitions out of range")
+    fields = b"".join((_int_tlv(request_id), _int_tlv(field1), _int_tlv(field2), b"\x30", _length(bindings_len)))
+    return bytes((pdu_type,)) + _length(len(fields) + bindings_len) + fields
+
+
+def encode_scoped_pdu(
+    context_engine_id: bytes,
+    context_name: bytes,
+    pdu_type: PduType,
+    request_id: int,
+    field1: int,
+    field2: int,
+    encoded_varbinds: Sequence[bytes],
+) -> bytes:
+    """An SNMPv3 ScopedPDU around varbinds from :func:`encode_varbind` / :func:`encode_request_varbinds`."""
+    bindings = b"".join(encoded_varbinds)
+    body = b"".join((
+        b"\x04", _length(len(context_engine_id)), context_engine_id,
+        b"\x04", _length(len(context_name)), context_name,
+        _pdu_head(pdu_type, request_id, field1, field2, len(bindings)),
+    ))  # fmt: skip
+    return b"".join((b"\x30", _length(len(body) + len(bindings)), body, bindings))
 
 
 def _message(

@@ -129,3 +129,18 @@ DISCOVERY_SPEC = PollSpec(
     ),
 )
 """The slow poll (hours): hardware inventory (ENTITY-MIB), CPU load and storage (HOST-RESOURCES-MIB)."""
+
+# --- collect/usm, collect/v3: the counters an SNMPv3 agent names in a Report PDU (RFC 3412, 3414). ----------
+
+USM_STATS = (1, 3, 6, 1, 6, 3, 15, 1, 1)
+USM_STATS_UNSUPPORTED_SEC_LEVELS = (*USM_STATS, 1, 0)
+USM_STATS_NOT_IN_TIME_WINDOWS = (*USM_STATS, 2, 0)
+USM_STATS_UNKNOWN_USER_NAMES = (*USM_STATS, 3, 0)
+USM_STATS_UNKNOWN_ENGINE_IDS = (*USM_STATS, 4, 0)
+USM_STATS_WRONG_DIGESTS = (*USM_STATS, 5, 0)
+USM_STATS_DECRYPTION_ERRORS = (*USM_STATS, 6, 0)
+SNMP_UNKNOWN_SECURITY_MODELS = (1, 3, 6, 1, 6, 3, 11, 2, 1, 1, 0)
+SNMP_INVALID_MSGS = (1, 3, 6, 1, 6, 3, 11, 2, 1, 2, 0)
+SNMP_UNKNOWN_PDU_HANDLERS = (1, 3, 6, 1, 6, 3, 11, 2, 1, 3, 0)
+SNMP_UNAVAILABLE_CONTEXTS = (1, 3, 6, 1, 6, 3, 12, 1, 4, 0)
+SNMP_UNKNOWN_CONTEXTS = (1, 3, 6, 1, 6, 3, 12, 1, 5, 0)

@@ -5,7 +5,9 @@ I/O only: a poll returns :class:`PollResult` dataclasses and knows nothing of th
 * v1/v2c take the fast path: our BER codec (:mod:`netmon.collect.ber`) over a few shared UDP sockets
   (:mod:`netmon.collect.transport`), walking all columns of a spec side by side with GETBULK
   (:mod:`netmon.collect.walk`). pysnmp costs ~620 µs of CPU per varbind here; this path costs a few.
-* SNMPv3 goes through pysnmp (:mod:`netmon.collect.v3`) and the same walk logic, so results look the same.
+* SNMPv3 takes the same path: the USM (:mod:`netmon.collect.usm`, :mod:`netmon.collect.v3`) wraps the same
+  requests, over the same sockets, with the same deadlines and slots; only discovery and time
+  synchronisation add round trips, once per agent.
 
 Why a per-device deadline and a slot that dead devices give back: one slow or dead device must never
 stall the cycle (the classic LibreNMS / snmp_exporter complaint). Every device has a deadline covering all
@@ -20,17 +22,15 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
+from functools import partial
 from types import TracebackType
-from typing import TYPE_CHECKING
 
-from netmon.collect.ber import V1, V2C, Response, encode_request
-from netmon.collect.oids import DEVICE_SPEC, DISCOVERY_SPEC, IF_MIB_SPEC, PollSpec
+from netmon.collect.ber import V1, V2C, PduType, Response, encode_request
+from netmon.collect.oids import DEVICE_SPEC, DISCOVERY_SPEC, IF_MIB_SPEC, USM_STATS_NOT_IN_TIME_WINDOWS, PollSpec
 from netmon.collect.target import Target, targets_from_inventory
 from netmon.collect.transport import Exchange, UdpTransport
+from netmon.collect.v3 import MAX_ROUNDS, Incoming, V3Error, V3Session
 from netmon.collect.walk import PollResult, Walk
-
-if TYPE_CHECKING:
-    from netmon.collect.v3 import V3Session
 
 __all__ = [
     "DEVICE_SPEC",
@@ -45,7 +45,19 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Reply = tuple[Response, int] | None
+Reply = tuple[Response | Incoming, int] | None
+AUTHORIZATION_ERROR = 16  # error-status of an SNMPv3 request the agent's access control refuses
+
+
+class _Budget:
+    """A device's time: ``deadline`` bounds silence and moves on while it answers, up to ``hard``."""
+
+    __slots__ = ("deadline", "deadline_s", "hard")
+
+    def __init__(self, now: float, deadline_s: float, hard_s: float) -> None:
+        self.deadline_s = deadline_s
+        self.deadline = now + deadline_s
+        self.hard = now + hard_s
 
 
 class _Slot:
@@ -108,7 +120,7 @@ class SnmpPoller:
         self.slot_release_s = slot_release_s
         self.transport = UdpTransport(sockets, rcvbuf)
         self._slots = asyncio.Semaphore(concurrency)
-        self._v3: V3Session | None = None  # pysnmp is imported only when a v3 target comes
+        self._v3 = V3Session()
         self._hints: dict[tuple[str, str], int] = {}  # (device, spec) -> rows seen last time
         self._silent: set[str] = set()  # devices that did not answer at all last time
 
@@ -122,22 +134,11 @@ class SnmpPoller:
 
     def close(self) -> None:
         self.transport.close()
-        if self._v3 is not None:
-            self._v3.close()
-            self._v3 = None
-
-    def _v3_session(self) -> V3Session:
-        if self._v3 is None:
-            from netmon.collect.v3 import V3Session  # ~0.2 s of imports, blocking: done before polling
-
-            self._v3 = V3Session()
-        return self._v3
+        self._v3.close()
 
     # ---------------------------------------------------------------------- API
     async def poll(self, targets: Sequence[Target], spec: PollSpec) -> list[PollResult]:
         """Poll every target (at most ``concurrency`` at a time); results in the order of ``targets``."""
-        if any(t.version == "3" for t in targets):
-            self._v3_session()
         return list(await asyncio.gather(*(self.poll_one(t, spec) for t in targets)))
 
     async def poll_one(self, target: Target, spec: PollSpec) -> PollResult:
@@ -162,10 +163,10 @@ class SnmpPoller:
             result.started, begin = time.time(), time.perf_counter()
             deadline = self.deadline_s or target.timeout_s * (target.retries + 1) + self.deadline_margin_s
             if target.version == "3":
-                if self.deadline_s is None and not self._v3_session().knows(target):
+                if self.deadline_s is None and not self._v3.knows(target):
                     # engine-id discovery is a request of its own (only until the agent first answered)
                     deadline += target.timeout_s * (target.retries + 1)
-                await self._walk_v3(target, walk, deadline)
+                await self._walk_v3(target, walk, deadline, slot)
             else:
                 await self._walk_udp(target, walk, deadline, slot)
         except OSError as exc:
@@ -179,7 +180,9 @@ class SnmpPoller:
         if result.ok:
             self._hints[hint_key] = walk.rows
         else:  # silence is routine (dead devices show in metrics); anything else needs a look
-            level = logging.INFO if (result.error or "").startswith(("timeout", "deadline")) else logging.WARNING
+            error = result.error or ""
+            silent = error.startswith(("timeout", "deadline")) and "wrong" not in error
+            level = logging.INFO if silent else logging.WARNING
             log.log(level, "SNMP poll of %s at %s port %d: %s", target.device_id, target.host, target.port,
                     result.error)
         if result.timeouts and result.requests == 1 and not result.varbinds:
@@ -194,45 +197,57 @@ class SnmpPoller:
         assert target.community is not None
         community = target.community.reveal().encode()
         version = V1 if target.version == "1" else V2C
-        host, port, timeout, retries = target.host, target.port, target.timeout_s, target.retries
-        transport, result = self.transport, walk.result
+        transport = self.transport
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + deadline_s
-        hard = loop.time() + self._hard_limit(deadline_s)
+        budget = _Budget(loop.time(), deadline_s, self._hard_limit(deadline_s))
         while (req := walk.next_request()) is not None:
             rid = transport.new_id()
             data = encode_request(version, community, rid, req.pdu, req.oids, req.non_repeaters,
                                   req.max_repetitions)
-            ex = transport.expect(rid, host, port)
-            reply: Reply = None
-            result.requests += 1
-            try:
-                for attempt in range(retries + 1):
-                    remaining = deadline - loop.time()
-                    if remaining <= 0:
-                        break
-                    if attempt:
-                        transport.rearm(ex)  # picks up a reply that came just after the timer fired
-                    if not ex.future.done():
-                        result.retries += attempt > 0
-                        transport.send(host, port, data)
-                    reply = await self._wait(ex, min(timeout, remaining), slot, loop)
-                    if reply is not None:
-                        break
-                    result.timeouts += 1
-            finally:
-                transport.done(ex)
-                result.malformed += ex.malformed
+            reply, _ = await self._ask(target, rid, data, budget, slot, walk.result, loop)
             if reply is None:
-                walk.fail(self._silence(result, loop.time() >= deadline, deadline_s, retries))
+                walk.fail(self._silence(walk.result, loop.time() >= budget.deadline, deadline_s, target.retries))
                 return
-            if not slot.held:  # it answered after all: queue for a slot; the wait is not its fault
-                waited = loop.time()
-                await slot.acquire()
-                deadline += loop.time() - waited
             response, size = reply
-            deadline = min(hard, max(deadline, loop.time() + deadline_s))  # it answers: silence is what we bound
+            assert isinstance(response, Response)
             walk.feed(response.error_status, response.error_index, response.varbinds, size)
+
+    async def _ask(
+        self, target: Target, rid: int, data: bytes, budget: _Budget, slot: _Slot, result: PollResult,
+        loop: asyncio.AbstractEventLoop, check: partial[Incoming] | None = None,
+    ) -> tuple[Reply, str | None]:
+        """One request: send, wait, resend the same datagram on timeout; (reply or None, why the device's
+        other datagrams were ignored). A device that answers gets its deadline moved on."""
+        transport, host, port = self.transport, target.host, target.port
+        ex = transport.expect(rid, host, port, check)
+        reply: Reply = None
+        result.requests += 1
+        try:
+            for attempt in range(target.retries + 1):
+                remaining = budget.deadline - loop.time()
+                if remaining <= 0:
+                    break
+                if attempt:
+                    transport.rearm(ex)  # picks up a reply that came just after the timer fired
+                if not ex.future.done():
+                    result.retries += attempt > 0
+                    transport.send(host, port, data)
+                reply = await self._wait(ex, min(target.timeout_s, remaining), slot, loop)
+                if reply is not None:
+                    break
+                result.timeouts += 1
+        finally:
+            transport.done(ex)
+            result.malformed += ex.malformed
+        if reply is None:
+            return None, ex.rejected
+        if not slot.held:  # it answered after all: queue for a slot; the wait is not its fault
+            waited = loop.time()
+            await slot.acquire()
+            budget.deadline += loop.time() - waited
+        # it answers: silence is what we bound
+        budget.deadline = min(budget.hard, max(budget.deadline, loop.time() + budget.deadline_s))
+        return reply, ex.rejected
 
     async def _wait(self, ex: Exchange, wait_s: float, slot: _Slot, loop: asyncio.AbstractEventLoop) -> Reply:
         """The reply, or None after ``wait_s``; silent past ``slot_release_s``, the device gives its slot up."""
@@ -259,42 +274,61 @@ class SnmpPoller:
         return deadline_s if self.deadline_s is not None else max(4 * deadline_s, 30.0)
 
     @staticmethod
-    def _silence(result: PollResult, past_deadline: bool, deadline_s: float, retries: int) -> str:
+    def _silence(result: PollResult, past_deadline: bool, deadline_s: float, retries: int,
+                 rejected: str | None = None, answered: int | None = None) -> str:
+        """Why a device went silent; ``answered``: walk requests answered (default: all but the last)."""
+        answered = result.requests - 1 if answered is None else answered
         if past_deadline:
             text = f"deadline of {deadline_s:.1f} s exceeded after {result.requests} requests"
         else:
             text = f"timeout after {retries} retries"
-            if result.requests > 1:
-                text += f" (walk incomplete after {result.requests - 1} answered requests)"
+            if answered:
+                text += f" (walk incomplete after {answered} answered requests)"
         if result.malformed:
-            text = f"malformed response ({result.malformed} ignored), then {text}"
+            text = f"{rejected or 'malformed response'} ({result.malformed} ignored), then {text}"
         return text
 
     # ---------------------------------------------------------------------- v3
-    async def _walk_v3(self, target: Target, walk: Walk, deadline_s: float) -> None:
-        from netmon.collect.v3 import V3Error
-
-        session = self._v3_session()
-        result = walk.result
+    async def _walk_v3(self, target: Target, walk: Walk, deadline_s: float, slot: _Slot) -> None:
+        """The same walk through the USM: each request may first need discovery or a time sync round."""
+        session, transport, result = self._v3, self.transport, walk.result
+        try:
+            creds = session.credentials(target)
+        except V3Error as exc:
+            walk.fail(str(exc))
+            return
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + deadline_s
-        hard = loop.time() + self._hard_limit(deadline_s)
+        budget = _Budget(loop.time(), deadline_s, self._hard_limit(deadline_s))
+        discovered = False
+        answered = 0  # walk requests answered (discovery and time sync rounds are not the walk's)
         while (req := walk.next_request()) is not None:
-            result.requests += 1
-            try:
-                async with asyncio.timeout_at(deadline):
-                    status, index, varbinds = await session.request(target, req)
-                deadline = min(hard, max(deadline, loop.time() + deadline_s))
-            except TimeoutError:
-                walk.fail(f"deadline of {deadline_s:.1f} s exceeded after {result.requests} requests")
+            synced = False
+            for _ in range(MAX_ROUNDS):
+                rid = transport.new_id()
+                out = session.prepare(target, creds, req, rid)
+                check = partial(session.check, target, creds, out)
+                reply, rejected = await self._ask(target, rid, out.data, budget, slot, result, loop, check)
+                if reply is None:
+                    text = self._silence(result, loop.time() >= budget.deadline, deadline_s, target.retries,
+                                         rejected, answered)
+                    walk.fail(text if rejected else text + session.hint(target, creds, discovered))
+                    return
+                incoming, size = reply
+                assert isinstance(incoming, Incoming)
+                if incoming.pdu_type is PduType.RESPONSE:
+                    break
+                error = session.on_report(target, creds, out, incoming, synced)
+                if error is not None:
+                    walk.fail(error)
+                    return
+                discovered |= out.discovery
+                synced |= incoming.varbinds[0][0] == USM_STATS_NOT_IN_TIME_WINDOWS
+            else:
+                walk.fail(f"SNMPv3: no answer after {MAX_ROUNDS} rounds of discovery and time synchronisation")
                 return
-            except V3Error as exc:
-                if exc.timeout:
-                    result.timeouts += target.retries + 1
-                    result.retries += target.retries
-                walk.fail(str(exc))
+            if incoming.error_status == AUTHORIZATION_ERROR:
+                walk.fail(f"access refused to SNMPv3 user '{target.user}' at {creds.level_name} "
+                          "(authorizationError: the agent's access rules need another security level or view)")
                 return
-            except Exception as exc:  # pysnmp's own errors may quote values: report the type only
-                walk.fail(f"SNMPv3 request failed: {type(exc).__name__}")
-                return
-            walk.feed(status, index, varbinds)
+            answered += 1
+            walk.feed(incoming.error_status, incoming.error_index, incoming.varbinds, size)

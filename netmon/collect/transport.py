@@ -1,4 +1,4 @@
-"""The v1/v2c datagram layer: a few UDP sockets shared by every request in flight.
+"""The datagram layer of every SNMP version: a few UDP sockets shared by every request in flight.
 
 Why not one socket per device or pysnmp's transport: a socket per device costs a file descriptor and an
 epoll registration each, and pysnmp's target bookkeeping grows with the device count (TOOLING-NOTES). Here
@@ -6,19 +6,34 @@ a reply is matched to its request by request-id in one dict (O(1) whatever the n
 come from the address the request went to. Each socket's receive buffer is raised to several MB — with the
 default ~200 kB, hundreds of devices answering at once overflowed it and 12-16 % of them falsely timed out —
 and the reader drains a burst of datagrams per wake-up instead of one.
+
+SNMPv3 replies are routed by their msgID (the poller makes it equal to the request-id) and then checked by
+the exchange's ``check`` (USM: digest, time window, decryption — :mod:`netmon.collect.v3`) before they
+count as the answer; a reply that fails is ignored and counted like a malformed one, with its reason kept.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 from netmon.collect.ber import BerError, Response, decode_response
+from netmon.collect.usm import msg_id_of
 
-__all__ = ["Exchange", "TransportStats", "UdpTransport"]
+if TYPE_CHECKING:
+    from netmon.collect.v3 import Incoming
+
+__all__ = ["Exchange", "Reply", "TransportStats", "UdpTransport"]
+
+log = logging.getLogger(__name__)
+
+Reply: TypeAlias = "tuple[Response | Incoming, int]"
+"""A decoded reply and its datagram size."""
 
 READ_BURST: Final = 256  # datagrams drained per readiness event before yielding to the loop
 MAX_DATAGRAM: Final = 65_535
@@ -29,23 +44,30 @@ _ID_SPACE: Final = 2**31 - 1  # request-id is a non-negative Integer32 here
 class TransportStats:
     sent: int = 0
     received: int = 0
-    malformed: int = 0  # undecodable datagrams (ignored)
+    malformed: int = 0  # undecodable datagrams, and SNMPv3 replies that failed their check (ignored)
     stray: int = 0  # decodable but for no pending request, or from the wrong address (ignored)
     send_errors: int = 0
 
 
 class Exchange:
-    """One outstanding request: its id, its peer, and counters of junk the peer sent meanwhile."""
+    """One outstanding request: its id, its peer, and counters of junk the peer sent meanwhile.
 
-    __slots__ = ("future", "host", "late", "malformed", "port", "request_id")
+    ``check`` (SNMPv3) turns a datagram carrying this msgID into the reply, or raises ValueError to have it
+    ignored; ``rejected`` keeps the last reason.
+    """
 
-    def __init__(self, request_id: int, host: str, port: int, future: asyncio.Future[tuple[Response, int] | None]):
+    __slots__ = ("check", "future", "host", "late", "malformed", "port", "rejected", "request_id")
+
+    def __init__(self, request_id: int, host: str, port: int, future: asyncio.Future[Reply | None],
+                 check: Callable[[bytes], Incoming] | None = None):
         self.request_id = request_id
         self.host = host
         self.port = port
         self.future = future
+        self.check = check
         self.malformed = 0
-        self.late: tuple[Response, int] | None = None  # came after the timer fired, before the next attempt
+        self.rejected: str | None = None
+        self.late: Reply | None = None  # came after the timer fired, before the next attempt
 
 
 class UdpTransport:
@@ -119,10 +141,12 @@ class UdpTransport:
         self._next_id = rid % (_ID_SPACE - 1) + 1
         return rid
 
-    def expect(self, request_id: int, host: str, port: int) -> Exchange:
-        """Register interest in the reply to ``request_id`` from ``host:port``; :meth:`done` ends it."""
+    def expect(self, request_id: int, host: str, port: int,
+               check: Callable[[bytes], Incoming] | None = None) -> Exchange:
+        """Register interest in the reply to ``request_id`` from ``host:port``; :meth:`done` ends it.
+        ``check`` makes it an SNMPv3 exchange (see :class:`Exchange`)."""
         loop = self._loop or asyncio.get_running_loop()
-        ex = Exchange(request_id, host, port, loop.create_future())
+        ex = Exchange(request_id, host, port, loop.create_future(), check)
         self._pending[request_id] = ex
         self._by_peer[(host, port)] = ex
         return ex
@@ -167,6 +191,10 @@ class UdpTransport:
                 continue
             stats.received += 1
             try:
+                msg_id = msg_id_of(data)
+                if msg_id is not None:
+                    self._v3_reply(msg_id, data, addr)
+                    continue
                 response = decode_response(data)
             except BerError:
                 stats.malformed += 1
@@ -175,10 +203,33 @@ class UdpTransport:
                     ex.malformed += 1
                 continue
             ex = pending.get(response.request_id)
-            if ex is None or ex.host != addr[0] or ex.port != addr[1]:
+            if ex is None or ex.host != addr[0] or ex.port != addr[1] or ex.check is not None:
                 stats.stray += 1
                 continue
-            if not ex.future.done():
-                ex.future.set_result((response, len(data)))
-            elif ex.late is None:
-                ex.late = (response, len(data))
+            self._deliver(ex, (response, len(data)))
+
+    def _v3_reply(self, msg_id: int, data: bytes, addr: tuple[str, int]) -> None:
+        ex = self._pending.get(msg_id)
+        if ex is None or ex.host != addr[0] or ex.port != addr[1] or ex.check is None:
+            self.stats.stray += 1  # duplicates and replays of finished requests end here
+            return
+        try:
+            reply = ex.check(data)
+        except ValueError as exc:  # BerError, or a USM check that failed: ignore it, keep waiting
+            self.stats.malformed += 1
+            ex.malformed += 1
+            ex.rejected = f"malformed reply: {exc}" if isinstance(exc, BerError) else str(exc)
+            return
+        except Exception as exc:  # a bug must cost this datagram, not the reader (class name only: no data)
+            log.exception("SNMPv3 reply from %s could not be checked (%s)", addr[0], type(exc).__name__)
+            self.stats.malformed += 1
+            ex.malformed += 1
+            return
+        self._deliver(ex, (reply, len(data)))
+
+    @staticmethod
+    def _deliver(ex: Exchange, reply: Reply) -> None:
+        if not ex.future.done():
+            ex.future.set_result(reply)
+        elif ex.late is None:
+            ex.late = reply

@@ -271,7 +271,7 @@ class _Network:
                 "id": f"rt-{sid}", "site": sid, "mgmt": _mgmt(10 + 2 * k, i),
                 "role": ag.role, "platform": platform,
                 "model": _MODELS.get((ag.role, platform), ROUTER_PLATFORMS[platform][2]),
-                "snmp_profile": "snmp-v3-core" if ag.role in ("core", "district") else "snmp-v2c-agency",
+                "snmp_profile": "snmp-v3-core",  # every agency router on SNMPv3 authPriv: the secure default
                 "ssh_profile": "ssh-noc", "interfaces": [],
             }
             self.devices.append(device)
@@ -472,7 +472,11 @@ def _header(name: str, scale: int, seed: int) -> str:
             *(f"  {c.name} ({c.code})" for c in no_4g_communes(seed)),
             "The few 5G stations in Thành phố Trà Vinh are illustrative too (no commercial 5G in 2023).",
         ],
-        "profiles.yaml": ["Secrets are references (env:NAME), never values."],
+        "profiles.yaml": [
+            "Secrets are references (env:NAME), never values.",
+            "Every agency router uses snmp-v3-core (SNMPv3 authPriv, SHA-256 + AES-128): v2c sends the",
+            "  community in clear text. snmp-v2c-agency stays for equipment that cannot do SNMPv3.",
+        ],
         "maintenance.yaml": ["Two example windows: one one-off, one weekly (Sunday 02:00, 120 min)."],
     }.get(name, [])
     return (

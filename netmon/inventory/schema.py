@@ -349,10 +349,14 @@ class AuthProtocol(StrEnum):
 
 
 class PrivProtocol(StrEnum):
+    """Names as net-snmp and snmp_exporter (gosnmp) use them; see netmon/collect/usm.py."""
+
     DES = "DES"
     AES = "AES"  # AES-128
-    AES192 = "AES192"
+    AES192 = "AES192"  # key extension of draft-blumenthal-aes-usm (net-snmp AES-192)
     AES256 = "AES256"
+    AES192C = "AES192C"  # Reeder key extension, as Cisco devices (net-snmp AES-192-C)
+    AES256C = "AES256C"
 
 
 class SnmpProfile(Model):

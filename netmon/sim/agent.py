@@ -7,7 +7,8 @@ scenario could not reboot just one of them; snmpsim can, but costs ~520 µs of
 CPU per varbind (a province cycle would take ~340 s).  This responder uses the
 project's BER codec (proven identical to pyasn1 in ``tests/unit/collect``) and
 shared MIB layouts, and serves each device its own data at a few µs per varbind.
-SNMPv3 devices are served by pysnmp (:mod:`netmon.sim.v3`), a full USM agent.
+SNMPv3 devices are served by the same sockets and answers wrapped in the project's USM
+(:mod:`netmon.sim.v3`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import resource
 import socket
 import time
 from collections.abc import Callable
+from typing import Any
 
 from netmon.collect import ber
 from netmon.sim.mib import Layout, layout_for
@@ -44,38 +46,57 @@ class AgentStats:
 
 def answer(device: SimDevice, layout: Layout, request: ber.Request, now: float) -> bytes:
     """The response a device sends to ``request`` at ``now`` (pure; the unit under test)."""
-    v1 = request.version == ber.V1
+    status, index, out = answer_pdu(device, layout, request.pdu_type, request.oids, request.non_repeaters,
+                                    request.max_repetitions, now, v1=request.version == ber.V1)
+    return ber.encode_response_from_encoded_varbinds(
+        request.version, request.community, request.request_id, status, index, out
+    )
+
+
+def answer_pdu(
+    device: SimDevice,
+    layout: Layout,
+    pdu: ber.PduType,
+    oids: list[ber.Oid],
+    non_repeaters: int,
+    max_repetitions: int,
+    now: float,
+    *,
+    v1: bool = False,
+    max_bytes: int = MAX_RESPONSE,
+) -> tuple[int, int, list[bytes]]:
+    """(error-status, error-index, encoded varbinds) of the answer to a GET/GETNEXT/GETBULK; the SNMPv3
+    agent (:mod:`netmon.sim.v3`) wraps the same answer in its envelope. GETBULK stops at ``max_bytes``."""
     out: list[bytes] = []
-    pdu = request.pdu_type
     if pdu is ber.PduType.GET:
-        for i, oid in enumerate(request.oids):
+        for i, oid in enumerate(oids):
             pos = layout.index.get(oid)
             if pos is None or (v1 and layout.counter64[pos]):
                 if v1:
-                    return _error(request, NO_SUCH_NAME, i + 1)
+                    return _error(oids, NO_SUCH_NAME, i + 1)
                 out.append(_exception(oid, ber.NO_SUCH_OBJECT))
             else:
                 out.append(layout.varbind(pos, device, now))
     elif pdu is ber.PduType.GETNEXT:
-        for i, oid in enumerate(request.oids):
+        for i, oid in enumerate(oids):
             pos = _next(layout, layout.position_after(oid), v1)
             if pos is None:
                 if v1:
-                    return _error(request, NO_SUCH_NAME, i + 1)
+                    return _error(oids, NO_SUCH_NAME, i + 1)
                 out.append(_exception(oid, ber.END_OF_MIB_VIEW))
             else:
                 out.append(layout.varbind(pos, device, now))
-    else:  # GETBULK (v2c only)
-        n = min(max(request.non_repeaters, 0), len(request.oids))
-        for oid in request.oids[:n]:
+    else:  # GETBULK (v2c and v3)
+        n = min(max(non_repeaters, 0), len(oids))
+        for oid in oids[:n]:
             pos = _next(layout, layout.position_after(oid), False)
             out.append(_exception(oid, ber.END_OF_MIB_VIEW) if pos is None else layout.varbind(pos, device, now))
-        repeaters = request.oids[n:]
+        repeaters = oids[n:]
         positions = [layout.position_after(oid) for oid in repeaters]
         last = list(repeaters)
         size = sum(map(len, out))
         end = len(layout.oids)
-        for _ in range(max(request.max_repetitions, 0)):
+        for _ in range(max(max_repetitions, 0)):
             if not repeaters or len(out) >= MAX_VARBINDS:
                 break
             all_done = True
@@ -88,14 +109,12 @@ def answer(device: SimDevice, layout: Layout, request: ber.Request, now: float) 
                     last[j] = layout.oids[pos]
                     positions[j] = pos + 1
                 size += len(vb)
-                if size > MAX_RESPONSE:
+                if size > max_bytes:
                     break
                 out.append(vb)
-            if all_done or size > MAX_RESPONSE:
+            if all_done or size > max_bytes:
                 break
-    return ber.encode_response_from_encoded_varbinds(
-        request.version, request.community, request.request_id, 0, 0, out
-    )
+    return 0, 0, out
 
 
 def _next(layout: Layout, pos: int, v1: bool) -> int | None:
@@ -109,15 +128,16 @@ def _exception(oid: ber.Oid, tag: int) -> bytes:
     return ber.encode_varbind(oid, tag, None)
 
 
-def _error(request: ber.Request, status: int, index: int) -> bytes:
-    null_binds = [ber.encode_varbind(oid, ber.NULL, None) for oid in request.oids]
-    return ber.encode_response_from_encoded_varbinds(
-        request.version, request.community, request.request_id, status, index, null_binds
-    )
+def _error(oids: list[ber.Oid], status: int, index: int) -> tuple[int, int, list[bytes]]:
+    return status, index, [ber.encode_varbind(oid, ber.NULL, None) for oid in oids]
 
 
 class Agents:
-    """Binds one socket per v1/v2c device and answers from the :class:`World`."""
+    """Binds one socket per v1/v2c device and answers from the :class:`World`.
+
+    The SNMPv3 agents (:class:`netmon.sim.v3.V3Agents`) share the sockets and behaviours and change only
+    :meth:`_state` (what a device needs to check a request) and :meth:`_respond`.
+    """
 
     def __init__(self, world: World, communities: dict[str, bytes], clock: Callable[[], float] = time.time):
         self.world = world
@@ -143,9 +163,11 @@ class Agents:
                 raise OSError(exc.errno, f"cannot listen on {where}: {exc.strerror}") from None
             sock.setblocking(False)
             self.sockets.append(sock)
-            layout = layout_for(dev)
-            community = self.communities[dev.id]
-            loop.add_reader(sock.fileno(), self._on_readable, sock, dev, layout, community)
+            loop.add_reader(sock.fileno(), self._on_readable, sock, dev, layout_for(dev), self._state(dev))
+
+    def _state(self, dev: SimDevice) -> Any:
+        """Per device, given to :meth:`_respond`: here its community."""
+        return self.communities[dev.id]
 
     def stop(self) -> None:
         for sock in self.sockets:
@@ -154,7 +176,7 @@ class Agents:
             sock.close()
         self.sockets.clear()
 
-    def _on_readable(self, sock: socket.socket, dev: SimDevice, layout: Layout, community: bytes) -> None:
+    def _on_readable(self, sock: socket.socket, dev: SimDevice, layout: Layout, state: Any) -> None:
         stats = self.stats
         for _ in range(READ_BURST):
             try:
@@ -166,21 +188,28 @@ class Agents:
             if not dev.answers:
                 stats.dropped += 1
                 continue
-            try:
-                request = ber.decode_request(data)
-            except ber.BerError:
-                stats.dropped += 1  # real agents count snmpInASNParseErrs and stay silent
+            response = self._respond(dev, layout, state, data)
+            if response is None:
                 continue
-            if request.community != community:
-                stats.dropped += 1  # snmpInBadCommunityNames: silent
-                continue
-            response = answer(dev, layout, request, self.clock())
-            stats.requests += 1
-            stats.varbinds += len(request.oids) if request.pdu_type is not ber.PduType.GETBULK else 0
             if dev.behaviour is Behaviour.SLOW and self._loop is not None:
                 self._loop.call_later(dev.delay_s, _send, sock, response, addr)
             else:
                 _send(sock, response, addr)
+
+    def _respond(self, dev: SimDevice, layout: Layout, community: Any, data: bytes) -> bytes | None:
+        """The answer to one datagram, or None to stay silent (counted in ``stats.dropped``)."""
+        stats = self.stats
+        try:
+            request = ber.decode_request(data)
+        except ber.BerError:
+            stats.dropped += 1  # real agents count snmpInASNParseErrs and stay silent
+            return None
+        if request.community != community:
+            stats.dropped += 1  # snmpInBadCommunityNames: silent
+            return None
+        stats.requests += 1
+        stats.varbinds += len(request.oids) if request.pdu_type is not ber.PduType.GETBULK else 0
+        return answer(dev, layout, request, self.clock())
 
 
 def _send(sock: socket.socket, data: bytes, addr: tuple[str, int]) -> None:

@@ -228,4 +228,5 @@ def _bts(inv: Inventory, bts: s.BaseStation, now: float) -> SimDevice:
         entities=[SimEntity(1, f"{model}", (1, 3, 6, 1, 4, 1, 193, 1), 0, 3, "Chassis", "R1A", "", "",
                             f"BTS{_crc(bts.id, 'sn') % 10**8:08d}", mfg, model)],
         boot=boot, cpu_base=5 + 30 * stable_unit(bts.id, "cpu"),
+        v3=bts.snmp_profile is not None and inv.snmp_profiles[bts.snmp_profile].version is s.SnmpVersion.V3,
     )

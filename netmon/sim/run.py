@@ -1,7 +1,7 @@
 """``netmon simulate``: start every simulated agent, play a scenario, stop cleanly.
 
 One process, one asyncio loop: the v1/v2c agents (:mod:`netmon.sim.agent`), the
-SNMPv3 agents (:mod:`netmon.sim.v3`, pysnmp), the scenario clock, traps and the
+SNMPv3 agents (:mod:`netmon.sim.v3`, the same sockets inside the project's USM), the scenario clock, traps and the
 blackhole routes that make unreachable devices silent to ICMP too.  A small
 line-based JSON control port lets tests and benchmarks change state on demand.
 """
@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from netmon import secrets
 from netmon.inventory import schema as s
@@ -26,8 +26,11 @@ from netmon.sim.agent import Agents
 from netmon.sim.build import build_world
 from netmon.sim.netns import Blackholes
 from netmon.sim.scenario import Action, Event, Scenario, load_scenario, timeline
-from netmon.sim.traps import encode_trap, send_trap
+from netmon.sim.traps import encode_trap, send_trap, trap_varbinds
 from netmon.sim.world import Behaviour, Change, World
+
+if TYPE_CHECKING:
+    from netmon.sim.v3 import V3Agents, V3User
 
 log = logging.getLogger("netmon.sim")
 
@@ -70,24 +73,30 @@ def communities(inv: Inventory) -> dict[str, bytes]:
     return out
 
 
-def v3_users(inv: Inventory) -> dict[str, Any]:
-    """USM user of every SNMPv3 device, keys resolved here (at the edge)."""
+def v3_users(inv: Inventory) -> dict[str, V3User]:
+    """USM user of every SNMPv3 device and base station, keys resolved here (at the edge), once per profile."""
     from netmon.sim.v3 import V3User
 
     def key(ref: str | None, what: str, profile: str) -> str | None:
         return None if ref is None else secrets.resolve(ref, owner=f"{what} of SNMP profile {profile}").reveal()
 
-    out: dict[str, Any] = {}
-    for dev in inv.devices.values():
-        p = inv.snmp_profiles[dev.snmp_profile]
-        if p.version is s.SnmpVersion.V3:
-            out[dev.id] = V3User(
+    owners = [(d.id, d.snmp_profile) for d in inv.devices.values()]
+    owners += [(b.id, b.snmp_profile) for b in inv.base_stations.values() if b.mgmt and b.snmp_profile]
+    users: dict[str, V3User] = {}
+    out: dict[str, V3User] = {}
+    for owner, name in owners:
+        p = inv.snmp_profiles[name]
+        if p.version is not s.SnmpVersion.V3:
+            continue
+        if name not in users:
+            users[name] = V3User(
                 p.user or "",
                 p.auth_protocol.value if p.auth_protocol else None,
                 key(p.auth_key, "auth_key", p.name),
                 p.priv_protocol.value if p.priv_protocol else None,
                 key(p.priv_key, "priv_key", p.name),
             )
+        out[owner] = users[name]
     return out
 
 
@@ -102,6 +111,7 @@ class Simulator:
     started: float = field(default_factory=time.time)
     log_lines: list[str] = field(default_factory=list)
     on_change: Callable[[str], None] | None = None
+    v3_agents: V3Agents | None = None
 
     def apply(self, event: Event) -> list[Change]:
         """Apply one scenario event now; send the traps it causes; keep blackholes in step."""
@@ -135,8 +145,11 @@ class Simulator:
                 dev = w.devices[change.device]
                 if not dev.reachable and change.kind != "link_down":
                     continue  # a dead device sends nothing; a link-down is sent before the path goes
-                community = self.communities.get(dev.id, self.trap_community)
-                data = encode_trap(dev, change, community, now)
+                if dev.v3 and self.v3_agents is not None:  # the device's own engine and user, authPriv
+                    varbinds = trap_varbinds(dev, change, now)
+                    data = None if varbinds is None else self.v3_agents.trap(dev, varbinds, now)
+                else:
+                    data = encode_trap(dev, change, self.communities.get(dev.id, self.trap_community), now)
                 if data is not None:
                     send_trap(dev, data, self.trap_target)
         return changes
@@ -148,11 +161,12 @@ class Simulator:
             self.on_change(line)
 
     def state(self) -> dict[str, Any]:
+        v3 = self.v3_agents.stats if self.v3_agents is not None else None
         return {
             "devices": len(self.world.devices),
             "unreachable": sorted(d.id for d in self.world.unreachable()),
-            "requests": self.agents.stats.requests,
-            "dropped": self.agents.stats.dropped,
+            "requests": self.agents.stats.requests + (v3.requests if v3 else 0),
+            "dropped": self.agents.stats.dropped + (v3.dropped if v3 else 0),
             "uptime_s": round(time.time() - self.started, 1),
         }
 
@@ -211,10 +225,10 @@ async def run_simulator(cfg: SimConfig, ready: Callable[[Simulator, float], None
             from netmon.sim.v3 import V3Agents
 
             v3_agents = V3Agents(world, v3_users(inv))
-            await v3_agents.start(v3)
+            v3_agents.start(loop, v3)
         default_community = next(iter(comms.values()), b"public")
         sim = Simulator(world, agents, Blackholes(cfg.blackhole), cfg.trap_target, comms, default_community,
-                        started=now)
+                        started=now, v3_agents=v3_agents)
         server = None
         if cfg.control is not None:
             server = await asyncio.start_server(lambda r, w: _control(sim, r, w), *cfg.control)

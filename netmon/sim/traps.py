@@ -1,4 +1,5 @@
-"""SNMPv2c notifications the simulated devices send when a scenario changes them.
+"""Notifications the simulated devices send when a scenario changes them: SNMPv2-Trap PDUs, in a v2c
+message or (for SNMPv3 devices, :meth:`netmon.sim.v3.V3Agents.trap`) a USM one.
 
 Sent from the device's own address (the receiver identifies devices by source
 address), encoded with the project's BER codec.
@@ -30,7 +31,13 @@ _ids = count(1)
 
 
 def encode_trap(device: SimDevice, change: Change, community: bytes, now: float) -> bytes | None:
-    """The SNMPv2-Trap message for ``change`` (None when the change is not a trap)."""
+    """The SNMPv2c trap message for ``change`` (None when the change is not a trap)."""
+    varbinds = trap_varbinds(device, change, now)
+    return None if varbinds is None else ber.encode_trap_v2c(community, next(_ids) % 2**31, varbinds)
+
+
+def trap_varbinds(device: SimDevice, change: Change, now: float) -> list[bytes] | None:
+    """The encoded varbinds of the trap for ``change`` (None when the change is not a trap)."""
     trap_oid = TRAPS.get(change.kind)
     if trap_oid is None:
         return None
@@ -46,7 +53,7 @@ def encode_trap(device: SimDevice, change: Change, community: bytes, now: float)
             ber.encode_varbind((*IF_ADMIN, i), ber.INTEGER, 1 if itf.admin_up else 2),
             ber.encode_varbind((*IF_OPER, i), ber.INTEGER, 1 if itf.oper_up else 2),
         ]
-    return ber.encode_trap_v2c(community, next(_ids) % 2**31, varbinds)
+    return varbinds
 
 
 def send_trap(device: SimDevice, data: bytes, target: tuple[str, int]) -> None:

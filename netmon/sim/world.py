@@ -122,6 +122,7 @@ class SimDevice:
     interfaces: list[SimInterface]
     entities: list[SimEntity]
     boot: float
+    reboots: int = 0  # since the simulator started: SNMPv3's snmpEngineBoots moves with it
     cpu_base: float = 10.0
     mem_total_kb: int = 1_048_576
     v3: bool = False
@@ -243,6 +244,7 @@ class World:
         """sysUpTime and every counter restart from zero."""
         dev = self.devices[device_id]
         dev.boot = now
+        dev.reboots += 1
         for itf in dev.interfaces:
             itf.reset(now)
             itf.last_change = now

@@ -58,7 +58,7 @@ ALIAS_1 = b"uplink VNPT-TVH-0102"
 ALIAS_2 = "Trà Vinh — lõi".encode()
 USERS = {  # user -> (net-snmp createUser protocols, our protocols, security level)
     "sha256aes": ("SHA-256", "AES", "SHA256", "AES", "priv"),
-    "sha512aes256": ("SHA-512", "AES-256-C", "SHA512", "AES256", "priv"),
+    "sha512aes256": ("SHA-512", "AES-256-C", "SHA512", "AES256C", "priv"),
     "sha1auth": ("SHA", None, "SHA", None, "auth"),
 }
 
@@ -202,9 +202,11 @@ def test_wrong_v3_key_names_the_device_and_leaks_nothing(snmpd: int, caplog: pyt
     wrong_auth = v3(snmpd, "sha256aes", auth_key=WRONG_KEY, name="rt-wrong-auth")
     wrong_priv = v3(snmpd, "sha256aes", priv_key=WRONG_KEY, name="rt-wrong-priv")
     auth, priv = poll([wrong_auth, wrong_priv], DEVICE_SPEC)
-    assert not auth.ok and auth.error == "authentication failure (wrong v3 key?)"
+    assert not auth.ok and auth.error == ("wrong SNMPv3 auth key or auth protocol (SHA256) for user 'sha256aes' "
+                                          "(usmStatsWrongDigests)")
+    # net-snmp drops what it cannot decrypt: the agent answered discovery, then nothing
     assert not priv.ok and priv.error is not None and "wrong privacy key" in priv.error
-    assert "rt-wrong-auth" in caplog.text and "authentication failure" in caplog.text
+    assert "rt-wrong-auth" in caplog.text and "usmStatsWrongDigests" in caplog.text
     everything = caplog.text + repr(auth) + repr(priv) + repr(wrong_auth) + repr(wrong_priv)
     for key in (AUTH_KEY, PRIV_KEY, WRONG_KEY):
         assert key not in everything
@@ -311,7 +313,8 @@ def test_simulated_province_v2c_and_v3(simulator: tuple[Path, int], monkeypatch:
         monkeypatch.setenv(name, value)
     inv = load_inventory(inv_dir)
     world = build_world(inv, time.time())
-    targets = targets_from_inventory(inv, kinds=("devices",))  # 150 routers, 10 of them SNMPv3
+    routers = targets_from_inventory(inv, kinds=("devices",))  # 150 routers, all on SNMPv3 authPriv
+    targets = routers + targets_from_inventory(inv, kinds=("base_stations",))[:100]  # and v2c base stations
     dead = targets[3].device_id
     control(control_port, action="drop", device=dead)
     try:
@@ -328,5 +331,5 @@ def test_simulated_province_v2c_and_v3(simulator: tuple[Path, int], monkeypatch:
     for r in by_id.values():
         names = {index: value for index, (_tag, value) in r.columns[IF_NAME].items()}
         assert names == {(i + 1,): itf.name.encode() for i, itf in enumerate(world.devices[r.device_id].interfaces)}
-    assert sum(t.version == "3" for t in targets) == 10
+    assert sum(t.version == "3" for t in targets) == len(routers) == 150
     assert wall < 10

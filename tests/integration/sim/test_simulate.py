@@ -157,12 +157,20 @@ def test_slow_and_drop_behaviours(simulator: SimProcess) -> None:
 
 @pytest.mark.skipif(shutil.which("snmptrapd") is None, reason="snmptrapd (Debian package snmptrapd) missing")
 def test_traps_reach_snmptrapd(tmp_path: Path) -> None:
+    """net-snmp's snmptrapd accepts the simulator's traps; the SNMPv3 routers' are authPriv, from their engine."""
+    from netmon.sim.v3 import engine_id
+
     trap_port = free_port()
     conf = tmp_path / "snmptrapd.conf"
-    conf.write_text("authCommunity log agency-test\ndisableAuthorization no\n")
+    conf.write_text(
+        "authCommunity log agency-test\ndisableAuthorization no\n"
+        f"createUser -e 0x{engine_id(COMMUNE).hex()} netmon SHA-256 {SIM_ENV['NETMON_SNMPV3_AUTH_KEY']} AES "
+        f"{SIM_ENV['NETMON_SNMPV3_PRIV_KEY']}\nauthUser log netmon priv\n"
+    )
     trapd = subprocess.Popen(
         ["snmptrapd", "-f", "-Lo", "-C", "-c", str(conf), "-m", "", "-On", f"udp:127.0.0.1:{trap_port}"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "SNMP_PERSISTENT_DIR": str(tmp_path / "trapd")},
     )
     sim = start_simulator(tmp_path, "--traps", f"127.0.0.1:{trap_port}")
     try:
