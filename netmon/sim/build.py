@@ -170,7 +170,9 @@ def _interface(inv: Inventory, device_id: str, site_name: str, index: int, name:
         provider = (watched.provider if watched else None) or (link.provider if link else None) or ""
         arrow = "Kết nối lên" if role == "uplink" else "Kết nối xuống"
         alias = f"{arrow} {other or ''} | {provider} {circuit} {int(bandwidth or 0)}M".strip()
-        speed = 1_000_000_000
+        device = inv.devices.get(device_id)
+        # the provincial core (the data centre) has 10G ports; beyond 2^31 bit/s, like any 10G uplink
+        speed = 10_000_000_000 if device is not None and device.role is s.DeviceRole.CORE else 1_000_000_000
         capacity = int((bandwidth or 100) * 1_000_000)
         # Most links idle along at 5–45 %; about one in twenty runs hot (for the utilisation alert).
         util = 0.85 + 0.1 * u if stable_unit(device_id, name, "hot") < 0.05 else 0.05 + 0.4 * u

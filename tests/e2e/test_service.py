@@ -67,9 +67,12 @@ def test_facts_and_interfaces_are_stored_with_first_and_last_seen(service: Runni
                         f"where device_id = '{COMMUNE}'")
     assert itf[0][0] >= 10 and itf[0][1] is not None
     assert service.query("select count(*) from monitor_run")[0][0] == 1
-    # the routers' loopbacks run at 8 Gbit/s: beyond a 32-bit INTEGER, which stopped the service on PostgreSQL
+    # the core's 10G ports and every router's 8 Gbit/s loopback: beyond a 32-bit INTEGER, which stopped the
+    # service at its first poll on PostgreSQL
     fast = service.query(f"select max(speed_bps) from interface where device_id = '{COMMUNE}'")[0][0]
     assert isinstance(fast, int) and fast >= 8_000_000_000
+    core = service.query("select max(speed_bps) from interface where device_id = 'rt-so-thong-tin-truyen-thong'")
+    assert core[0][0] == 10_000_000_000
 
 
 def test_a_silent_router_becomes_one_incident_that_closes_with_its_duration(
