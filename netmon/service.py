@@ -295,6 +295,7 @@ class Service:
         if self.httpd is not None:
             self.httpd.close()
         self.poller.close()
+        self.icmp.close()
         if self.history is not None:
             self.history.stop_run(datetime.now(UTC))
 

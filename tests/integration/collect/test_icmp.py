@@ -44,3 +44,27 @@ def test_blackholed_address_is_lost_inside_a_private_netns() -> None:
         assert out.stdout.split() == ["2", "0", "1.0"]
     finally:
         subprocess.run(["ip", "netns", "del", ns], check=False)
+
+
+def test_ipv6_loopback_answers() -> None:
+    r = asyncio.run(IcmpProber(count=2, interval_s=0.01).probe(["::1"]))["::1"]
+    assert (r.sent, r.received) == (2, 2) and r.rtt_avg_ms is not None
+
+
+def test_two_thousand_hosts_at_once_every_echo_answered() -> None:
+    """What icmplib got wrong at this scale (1 reply in 3 on loopback): one socket, replies matched by id."""
+    hosts = [f"127.{20 + i // 250}.{(i // 250) % 250}.{1 + i % 250}" for i in range(2000)]
+    results = asyncio.run(IcmpProber(count=3, interval_s=0.05, timeout_s=2.0).probe(hosts))
+    assert len(results) == 2000 and all(r.received == 3 for r in results.values())
+
+
+def test_concurrent_rounds_share_the_socket_without_mixing_replies() -> None:
+    prober = IcmpProber(count=2, interval_s=0.01)
+
+    async def both() -> tuple[dict[str, object], dict[str, object]]:
+        a, b = await asyncio.gather(prober.probe(["127.30.0.1", "127.30.0.2"]), prober.probe(["127.30.0.2"]))
+        return a, b  # type: ignore[return-value]
+
+    a, b = asyncio.run(both())
+    assert set(a) == {"127.30.0.1", "127.30.0.2"} and set(b) == {"127.30.0.2"}
+    assert all(r.received == 2 for r in (*a.values(), *b.values()))  # type: ignore[attr-defined]
