@@ -10,7 +10,9 @@ process at 100 % CPU for minutes). Here:
 * one batch is in flight at a time; what arrives meanwhile goes into the next batch;
 * a device re-polled less than ``min_gap_s`` ago waits until the gap has passed, and each device has a
   budget of ``burst`` re-polls refilled one per ``refill_s``: a device trapping continuously is re-polled a
-  few times, then once per ``refill_s``, whatever its trap rate (its scheduled polls go on regardless);
+  few times, then once per ``refill_s``, whatever its trap rate (its scheduled polls go on regardless).
+  The burst is sized for a flapping port — each bounce re-polled for the first several, so the flap
+  detector sees the changes — and the refill keeps a sustained storm at one re-poll per device per 2 s;
 * a request is gathered for ``gather_s`` first, so a burst becomes one batch.
 """
 
@@ -49,8 +51,8 @@ class Repoller:
         *,
         gather_s: float = 0.05,
         min_gap_s: float = 1.0,
-        burst: int = 3,
-        refill_s: float = 10.0,
+        burst: int = 6,
+        refill_s: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._poll = poll
