@@ -61,6 +61,16 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime, all threads
 
 
+def memory_mb(pid: int) -> dict[str, float]:
+    """Resident memory now and at its peak (VmRSS, VmHWM from /proc), in MB."""
+    out = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            out[key] = int(value.split()[0]) / 1024
+    return out
+
+
 def inventory(scale: int, workdir: Path, port: int) -> Path:
     out = workdir / f"scale{scale}"
     write_sample(out, scale=scale)
@@ -172,6 +182,7 @@ def main() -> int:
                 run0, sim0, wall0 = cpu_seconds(run.pid), cpu_seconds(sim.pid), time.monotonic()
                 time.sleep(args.seconds)
                 run1, sim1, wall1 = cpu_seconds(run.pid), cpu_seconds(sim.pid), time.monotonic()
+                rss = memory_mb(run.pid)
                 after = poll_counts(get(f"http://{listen}/metrics")[1], routers)
                 if spy is not None:
                     spy.wait(timeout=60)
@@ -185,7 +196,8 @@ def main() -> int:
             polls = after.get(("netmon_polls_total", cls), 0) - before.get(("netmon_polls_total", cls), 0)
             errors = after.get(("netmon_poll_errors_total", cls), 0) - before.get(("netmon_poll_errors_total", cls), 0)
             print(f"  {label:<20} polls {polls:8.0f}   failed {errors:6.0f}")
-        print(f"  netmon run:  {run1 - run0:7.1f} s CPU = {share:6.1%} of one core")
+        print(f"  netmon run:  {run1 - run0:7.1f} s CPU = {share:6.1%} of one core; RSS {rss['VmRSS']:.0f} MB "
+              f"(peak {rss['VmHWM']:.0f} MB)")
         print(f"  simulator:   {sim1 - sim0:7.1f} s CPU = {sim_share:6.1%} of one core (apart: not netmon's)")
         ok = share <= TARGET
         print(f"  {'PASS' if ok else 'FAIL'}  netmon run ≤ {TARGET:.0%} of one core ({share:.1%})")
