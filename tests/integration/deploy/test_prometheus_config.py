@@ -116,6 +116,7 @@ EXPECTED_ALERTS = {
     "DeviceRebooted",
     "PollerBehind",
     "NetmonDown",
+    "NetmonDatabaseDown",
 }
 
 
