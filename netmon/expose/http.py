@@ -10,10 +10,10 @@ Differences from prometheus-client's app, each for the scrape time:
 
 * always the text format 0.0.4 (``Content-Type: text/plain; version=0.0.4``): Prometheus asks for
   OpenMetrics first but takes the text format, and the series are the same;
-* gzip at level 1 when the client accepts it (Prometheus does): for the province's 6.4 MB, level 1 takes
-  ~12 ms (→ 0.5 MB) where prometheus-client's ``gzip.compress`` (level 9) takes ~100 ms (→ 0.4 MB); at 10×
-  ~120 ms against ~1 s; the collector's pieces (one per family) are compressed, or written, one by one
-  — never copied into one 67 MB buffer at 10×;
+* gzip at level 1 when the client accepts it (Prometheus does): several times faster than
+  prometheus-client's level 9 for a slightly bigger body (``bench/exposition.py`` prints both); the
+  collector's pieces (one per family) are compressed, or written, one by one — never copied into one
+  buffer of the whole exposition;
 * ``?name[]=…`` (a debugging filter: only these samples) goes the slow way, through ``collect()`` and
   ``generate_latest`` (prometheus-client's own filter finds nothing in a registry without auto-describe).
 """
