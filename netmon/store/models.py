@@ -197,3 +197,34 @@ class ConfigBackup(SQLModel, table=True):
     taken_at: datetime
     sha256: str = Field(max_length=64)
     content: str = Field(sa_column=Column(Text, nullable=False))
+
+
+# ---------------------------------------------------------------- several pollers (PostgreSQL)
+class Poller(SQLModel, table=True):
+    """A running ``netmon run`` in a cluster: it registers, then beats; silent past ``failover`` it is dead."""
+
+    id: str = Field(primary_key=True, max_length=64)
+    url: str
+    """Where its /metrics is, as Prometheus should scrape it (served by ``/sd``)."""
+    started_at: datetime
+    heartbeat_at: datetime
+    stopped_at: datetime | None = None
+
+
+class Lease(SQLModel, table=True):
+    """One row per lease (``assign``): who holds it, until when, and its epoch (bumped at each new holder)."""
+
+    name: str = Field(primary_key=True, max_length=32)
+    holder: str = Field(max_length=64)
+    epoch: int = Field(sa_column=Column(BigInteger, nullable=False))
+    expires_at: datetime
+
+
+class Assignment(SQLModel, table=True):
+    """Which poller owns which unit (a subtree of the uplink tree, or a district's base stations)."""
+
+    unit_id: str = Field(primary_key=True, max_length=128)
+    poller_id: str = Field(max_length=64, index=True)
+    epoch: int = Field(sa_column=Column(BigInteger, nullable=False))
+    """The lease epoch it was written under (a stale leader cannot overwrite a newer one)."""
+    assigned_at: datetime

@@ -1,0 +1,75 @@
+"""The cluster's control plane on real databases (SQLite and PostgreSQL): members, the lease and its epoch,
+the fenced assignment."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+
+from netmon.store import cluster
+from netmon.store.db import make_engine, upgrade
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = make_engine(db_url)
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+def test_members_register_beat_and_say_goodbye(engine: Engine) -> None:
+    cluster.register(engine, "p1", "http://10.0.0.1:9750")
+    cluster.register(engine, "p2", "http://10.0.0.2:9750")
+    time.sleep(0.2)
+    cluster.beat(engine, "p2")
+    cluster.stop(engine, "p1")
+    by_id = {m.id: m for m in cluster.members(engine)}
+    assert set(by_id) == {"p1", "p2"} and by_id["p1"].stopped and not by_id["p2"].stopped
+    assert by_id["p1"].silent_s >= 0.15 > by_id["p2"].silent_s >= 0
+    cluster.register(engine, "p1", "http://10.0.0.9:9750")  # back, elsewhere
+    again = {m.id: m for m in cluster.members(engine)}["p1"]
+    assert not again.stopped and again.url == "http://10.0.0.9:9750"
+
+
+def test_the_lease_renews_for_its_holder_and_passes_on_with_a_new_epoch_when_it_expires(engine: Engine) -> None:
+    assert cluster.take_lease(engine, "p1", ttl_s=0.3) == 1
+    assert cluster.take_lease(engine, "p2", ttl_s=0.3) is None  # held
+    assert cluster.take_lease(engine, "p1", ttl_s=0.3) == 1  # renewed, same epoch
+    time.sleep(0.4)
+    assert cluster.take_lease(engine, "p2", ttl_s=10) == 2  # expired: p2 takes over, epoch bumped
+    assert cluster.take_lease(engine, "p1", ttl_s=10) is None
+
+
+def test_a_leader_that_lost_the_lease_cannot_write_the_assignment(engine: Engine) -> None:
+    epoch = cluster.take_lease(engine, "p1", ttl_s=0.2)
+    assert epoch == 1 and cluster.write_assignment(engine, "p1", 1, {"device:a": "p1", "device:b": "p2"})
+    time.sleep(0.3)
+    assert cluster.take_lease(engine, "p2", ttl_s=10) == 2
+    assert not cluster.write_assignment(engine, "p1", 1, {"device:a": "p1", "device:b": "p1"})  # fenced
+    assert cluster.assignment(engine) == {"device:a": "p1", "device:b": "p2"}
+    assert cluster.write_assignment(engine, "p2", 2, {"device:a": "p2", "bts:842": "p2"})
+    assert cluster.assignment(engine) == {"device:a": "p2", "bts:842": "p2"}
+    with engine.connect() as conn:
+        assert cluster.owned_units(conn, "p2") == {"device:a", "bts:842"}
+        assert cluster.owned_units(conn, "p1") == set()
+
+
+def test_many_pollers_asking_at_once_get_one_leader(engine: Engine) -> None:
+    won: list[int | None] = []
+
+    def ask(n: int) -> None:
+        won.append(cluster.take_lease(engine, f"p{n}", ttl_s=30))
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(won, key=lambda x: x or 0) == [None] * 5 + [1]
