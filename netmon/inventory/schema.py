@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from netmon.inventory.text import known_zone
+
 ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 Id = Annotated[str, Field(pattern=ID_PATTERN, description="lower-case slug: a-z 0-9 . _ -")]
 
@@ -430,16 +432,7 @@ class Recurrence(Model):
     duration_minutes: int = Field(gt=0, le=7 * 24 * 60)
     timezone: str = "Asia/Ho_Chi_Minh"
 
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
+    _known_zone = field_validator("timezone")(known_zone)
 
 
 class Maintenance(Model):

@@ -6,7 +6,7 @@ problem points at the field that holds the bad value.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from netmon.inventory.problems import Problem
@@ -190,3 +190,52 @@ def _cycles(inv: Inventory) -> Iterator[Problem]:
             )
         for sid in path:
             state[sid] = 2
+
+
+# ------------------------------------------------------------------------------ advice (warnings)
+def advice(inv: Inventory, environ: Mapping[str, str]) -> list[Problem]:
+    """What is valid but will not work as meant — ``netmon validate`` prints these as warnings (exit 0):
+    ``env:`` secrets whose variable is not set here, and link monitoring that cannot happen (only ``links:``
+    drives it: LinkDown, LinkFlapping and utilisation come from the links; a device's ``interfaces:`` list
+    feeds bandwidth and traffic metrics only)."""
+    return sorted([*unset_secrets(inv, environ, in_use_only=False), *_link_advice(inv)])
+
+
+def _link_advice(inv: Inventory) -> Iterator[Problem]:
+    if not inv.links and inv.devices:
+        first = next(iter(inv.devices))
+        file, line, col = inv.origins[("devices", first)].at()
+        yield Problem(file, line, col, "links", "the inventory has no links: no link is monitored (LinkDown, "
+                      "LinkFlapping, utilisation come from 'links:' only; a device's 'interfaces:' feed "
+                      "bandwidth metrics); add a 'links:' section")
+        return
+    ends = {(end.device, end.interface) for link in inv.links.values() for end in (link.a, link.b)}
+    for did, dev in inv.devices.items():
+        for i, itf in enumerate(dev.interfaces):
+            if (did, itf.name) not in ends:
+                yield _at(inv.origins[("devices", did)], ("interfaces", i, "name"),
+                          f"watched interface {itf.name!r} is on no link: its state raises no LinkDown "
+                          "(only 'links:' are monitored); add a link with this end, or keep it for its traffic")
+
+
+def unset_secrets(inv: Inventory, environ: Mapping[str, str], *, in_use_only: bool = True) -> list[Problem]:
+    """Every ``env:NAME`` secret whose variable is not set in ``environ``, at its field — of the profiles a
+    device or base station uses (``in_use_only``: what ``netmon run``/``sync`` refuse), or of every profile."""
+    used_snmp = {d.snmp_profile for d in inv.devices.values()}
+    used_snmp |= {b.snmp_profile for b in inv.base_stations.values() if b.mgmt and b.snmp_profile}
+    used_ssh = {d.ssh_profile for d in inv.devices.values() if d.ssh_profile}
+    out: list[Problem] = []
+    for section, profiles, used in (("snmp_profiles", inv.snmp_profiles, used_snmp),
+                                    ("ssh_profiles", inv.ssh_profiles, used_ssh)):
+        for name, profile in profiles.items():
+            if in_use_only and name not in used:
+                continue
+            for field_name in ("community", "auth_key", "priv_key", "password", "key_file", "enable_secret"):
+                ref = getattr(profile, field_name, None)
+                if ref is None or not ref.startswith("env:") or ref[4:] in environ:
+                    continue
+                why = ("'netmon run' and 'netmon sync' refuse to start without it" if name in used
+                       else "no device or base station uses this profile yet")
+                out.append(_at(inv.origins[(section, name)], (field_name,),
+                               f"environment variable {ref[4:]} is not set: {why}"))
+    return sorted(out)

@@ -142,7 +142,7 @@ def test_every_mounted_file_exists_in_the_repo(raw: dict[str, Any]) -> None:
     for path in ("deploy/prometheus/prometheus.yml", "deploy/alertmanager/alertmanager.yml",
                  "deploy/alertmanager/entrypoint.sh", "deploy/grafana/provisioning/datasources/netmon.yml",
                  "deploy/grafana/provisioning/dashboards/netmon.yml", "dashboards/noc-overview.json",
-                 "inventory/scenarios/province-day.yaml"):
+                 "netmon/sim/scenarios/province-day.yaml"):  # `--scenario province-day`: shipped in the package
         assert (ROOT / path).is_file(), path
 
 

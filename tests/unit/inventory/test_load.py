@@ -221,7 +221,7 @@ BAD: dict[str, Bad] = {
     ),
     "unknown_time_zone": Bad(
         ["inv/maintenance.yaml:9:17: maintenance[0].recurrence.timezone: "
-         "unknown time zone 'Asia/Hanoi_City'"],
+         "unknown time zone 'Asia/Hanoi_City': use an IANA name such as Asia/Ho_Chi_Minh"],
         edits=[("maintenance.yaml", "      duration_minutes: 120\n",
                 "      duration_minutes: 120\n      timezone: Asia/Hanoi_City\n")],
     ),
@@ -400,7 +400,7 @@ def test_loaded_inventories_compare_equal(inv: Path) -> None:
 
 
 # ------------------------------------------------------------------------- CLI
-def test_cli_validate_ok_prints_a_one_line_summary(inv: Path) -> None:
+def test_cli_validate_ok_prints_a_one_line_summary(inv: Path, mini_secrets: dict[str, str]) -> None:
     result = CliRunner().invoke(app, ["validate", str(inv)])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
