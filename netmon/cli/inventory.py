@@ -123,11 +123,13 @@ def validate(path: PathArg = None) -> None:
 
 
 def secrets_or_exit(inv: Inventory) -> None:
-    """Every ``env:`` secret of a profile in use is set — or each missing one is printed with its file:line and
-    the command ends (exit 1) before it changes anything: ``netmon run`` would fail on it after the sync."""
+    """Every ``env:`` secret of a profile in use is set (SSH profiles: when backups run, NETMON_BACKUPS) — or
+    each missing one is printed with its file:line and the command ends (exit 1) before it changes anything:
+    ``netmon run`` would fail on it after the sync, or every scheduled backup would."""
     from netmon.inventory.validate import unset_secrets
+    from netmon.settings import get_settings
 
-    missing = unset_secrets(inv, os.environ)
+    missing = unset_secrets(inv, os.environ, ssh=get_settings().backups)
     if missing:
         print_problems(missing)
         raise fail(t("secrets_unset", n=len(missing)))

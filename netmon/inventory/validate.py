@@ -218,12 +218,14 @@ def _link_advice(inv: Inventory) -> Iterator[Problem]:
                           "(only 'links:' are monitored); add a link with this end, or keep it for its traffic")
 
 
-def unset_secrets(inv: Inventory, environ: Mapping[str, str], *, in_use_only: bool = True) -> list[Problem]:
+def unset_secrets(inv: Inventory, environ: Mapping[str, str], *, in_use_only: bool = True,
+                  ssh: bool = True) -> list[Problem]:
     """Every ``env:NAME`` secret whose variable is not set in ``environ``, at its field — of the profiles a
-    device or base station uses (``in_use_only``: what ``netmon run``/``sync`` refuse), or of every profile."""
+    device or base station uses (``in_use_only``: what ``netmon run``/``sync`` refuse; SSH profiles only with
+    ``ssh``, i.e. when backups run), or of every profile."""
     used_snmp = {d.snmp_profile for d in inv.devices.values()}
     used_snmp |= {b.snmp_profile for b in inv.base_stations.values() if b.mgmt and b.snmp_profile}
-    used_ssh = {d.ssh_profile for d in inv.devices.values() if d.ssh_profile}
+    used_ssh = {d.ssh_profile for d in inv.devices.values() if d.ssh_profile and ssh}
     out: list[Problem] = []
     for section, profiles, used in (("snmp_profiles", inv.snmp_profiles, used_snmp),
                                     ("ssh_profiles", inv.ssh_profiles, used_ssh)):

@@ -200,6 +200,37 @@ def test_names_the_other_deploy_files_rely_on(raw: dict[str, Any]) -> None:
     assert "./deploy/prometheus:/etc/prometheus:ro" in raw["services"]["prometheus"]["volumes"]
 
 
+def _env_references(inventory: Path) -> dict[str, str]:
+    """``env:NAME`` secret references of an inventory's profiles: NAME → where (``ssh_profiles.ssh-noc.password``)."""
+    from netmon.inventory.load import load_inventory
+
+    inv = load_inventory(inventory)
+    refs = {}
+    for section, profiles in (("snmp_profiles", inv.snmp_profiles), ("ssh_profiles", inv.ssh_profiles)):
+        for name, profile in profiles.items():
+            for field, value in profile.model_dump().items():
+                if isinstance(value, str) and value.startswith("env:"):
+                    refs[value[4:]] = f"{section}.{name}.{field}"
+    return refs
+
+
+def test_compose_environment_covers_every_env_reference_of_the_sample_inventory(resolved: dict[str, Any]) -> None:
+    """The image runs the sample inventory (mounted over by the real one): every env: secret its profiles name is
+    set in netmon's environment, as compose resolves it (a missing NETMON_SSH_PASSWORD failed every scheduled
+    backup), and in .env.example; the simulator (--profile demo) answers to the same SNMP credentials."""
+    refs = _env_references(ROOT / "inventory")
+    assert {"NETMON_SNMP_COMMUNITY", "NETMON_BTS_COMMUNITY", "NETMON_SNMPV3_AUTH_KEY", "NETMON_SNMPV3_PRIV_KEY",
+            "NETMON_SSH_PASSWORD"} <= set(refs)
+    netmon = _environment(resolved["services"]["netmon"])
+    missing = {name: where for name, where in refs.items() if not netmon.get(name)}
+    assert not missing, f"netmon's compose environment lacks {missing}"
+    simulator = _environment(resolved["services"]["simulator"])
+    assert not [n for n, where in refs.items() if where.startswith("snmp_profiles") and not simulator.get(n)]
+    declared = {line.split("=", 1)[0] for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
+                if line and not line.startswith("#") and "=" in line}
+    assert set(refs) <= declared, f"missing from .env.example: {sorted(set(refs) - declared)}"
+
+
 def test_dockerfile() -> None:
     text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
     stages = re.findall(r"^FROM\s+(\S+)", text, re.M)
