@@ -26,3 +26,18 @@ def known_zone(name: str) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"unknown time zone {name!r}: use an IANA name such as Asia/Ho_Chi_Minh") from None
     return name
+
+
+def same_name(text: str) -> str:
+    """A name as two records of the same thing would share it: NFC, case-folded, spacing collapsed."""
+    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
+
+
+def invisible(text: str) -> str:
+    """``; it contains an invisible U+200B (ZERO WIDTH SPACE) at position 8`` for the first character of
+    ``text`` that prints as nothing (format and control characters, odd spaces); '' when there is none."""
+    for i, ch in enumerate(text, 1):
+        if unicodedata.category(ch) in ("Cf", "Cc", "Zs", "Zl", "Zp") and ch != " ":
+            name = unicodedata.name(ch, "no name")
+            return f"; it contains an invisible U+{ord(ch):04X} ({name}) at position {i}"
+    return ""

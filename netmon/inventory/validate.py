@@ -1,6 +1,7 @@
-"""Checks that span records and files: references, duplicates, cycles, geography.
+"""Checks that span records and files: references, duplicates, cycles, geography, the links against the
+devices and the uplink tree; and the advice ``netmon validate`` prints as warnings.
 
-Pure functions over a loaded :class:`~netmon.inventory.load.Inventory`; each
+Pure functions over a loaded :class:`~netmon.inventory.load.Inventory` (the environment is passed in); each
 problem points at the field that holds the bad value.
 """
 
@@ -10,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from netmon.inventory.problems import Problem
+from netmon.inventory.text import invisible, same_name
 
 if TYPE_CHECKING:
     from netmon.inventory.model import Inventory, Origin
@@ -26,6 +28,10 @@ def cross_check(inv: Inventory) -> list[Problem]:
         *_maintenance(inv),
         *_addresses(inv),
         *_cycles(inv),
+        *_names(inv),
+        *_sites_without_device(inv),
+        *_link_ends(inv),
+        *_uplinks_against_links(inv),
     ]
 
 
@@ -92,28 +98,33 @@ def _sites(inv: Inventory) -> Iterator[Problem]:
             if site.uplink == sid:
                 yield _at(origin, ("uplink",), "a site cannot be its own uplink")
             elif not inv.known("sites", site.uplink):
-                message = f"unknown site {site.uplink!r}" + _suggest(site.uplink, inv.sites)
-                yield _at(origin, ("uplink",), message)
+                yield _at(origin, ("uplink",), _unknown("site", site.uplink, inv.sites))
         if not inv.province.bbox.contains(site.lat, site.lon):
             yield _at(origin, ("lat",), _outside(site.lat, site.lon, inv))
 
 
-def _suggest(word: str, choices: object) -> str:
+def _suggest(word: str, choices: object, cutoff: float = 0.8) -> str:
     import difflib
 
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.8)  # type: ignore[call-overload]
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=cutoff)  # type: ignore[call-overload]
     return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _unknown(kind: str, ref: str, choices: object, cutoff: float = 0.8) -> str:
+    """``unknown site 'x'; did you mean 'y'?`` — naming an invisible character the reference hides (a pasted
+    zero-width space makes ``so-tttt`` and ``so-tttt\u200b`` look the same)."""
+    return f"unknown {kind} {ref!r}" + (invisible(ref) or _suggest(ref, choices, cutoff))
 
 
 def _devices(inv: Inventory) -> Iterator[Problem]:
     for did, dev in inv.devices.items():
         origin = inv.origins[("devices", did)]
         if not inv.known("sites", dev.site):
-            yield _at(origin, ("site",), f"unknown site {dev.site!r}" + _suggest(dev.site, inv.sites))
+            yield _at(origin, ("site",), _unknown("site", dev.site, inv.sites))
         if not inv.known("snmp_profiles", dev.snmp_profile):
-            yield _at(origin, ("snmp_profile",), f"unknown SNMP profile {dev.snmp_profile!r}")
+            yield _at(origin, ("snmp_profile",), _unknown("SNMP profile", dev.snmp_profile, inv.snmp_profiles, 0.6))
         if dev.ssh_profile is not None and not inv.known("ssh_profiles", dev.ssh_profile):
-            yield _at(origin, ("ssh_profile",), f"unknown SSH profile {dev.ssh_profile!r}")
+            yield _at(origin, ("ssh_profile",), _unknown("SSH profile", dev.ssh_profile, inv.ssh_profiles, 0.6))
 
 
 def _links(inv: Inventory) -> Iterator[Problem]:
@@ -122,8 +133,7 @@ def _links(inv: Inventory) -> Iterator[Problem]:
         for end in ("a", "b"):
             device = getattr(link, end).device
             if not inv.known("devices", device):
-                message = f"unknown device {device!r}" + _suggest(device, inv.devices)
-                yield _at(origin, (end, "device"), message)
+                yield _at(origin, (end, "device"), _unknown("device", device, inv.devices))
         if link.a == link.b:
             yield _at(origin, ("b",), "both ends are the same interface")
 
@@ -133,7 +143,7 @@ def _base_stations(inv: Inventory) -> Iterator[Problem]:
         origin = inv.origins[("base_stations", bid)]
         yield from _unit_refs(inv, origin, bts.district, bts.commune)
         if bts.snmp_profile is not None and not inv.known("snmp_profiles", bts.snmp_profile):
-            yield _at(origin, ("snmp_profile",), f"unknown SNMP profile {bts.snmp_profile!r}")
+            yield _at(origin, ("snmp_profile",), _unknown("SNMP profile", bts.snmp_profile, inv.snmp_profiles, 0.6))
         if not inv.province.bbox.contains(bts.lat, bts.lon):
             yield _at(origin, ("lat",), _outside(bts.lat, bts.lon, inv))
 
@@ -145,7 +155,7 @@ def _maintenance(inv: Inventory) -> Iterator[Problem]:
             for i, ref in enumerate(getattr(window, field_name)):
                 if not inv.known(field_name, ref):
                     kind = field_name.removesuffix("s").replace("_", " ")
-                    yield _at(origin, (field_name, i), f"unknown {kind} {ref!r}")
+                    yield _at(origin, (field_name, i), _unknown(kind, ref, getattr(inv, field_name)))
 
 
 def _addresses(inv: Inventory) -> Iterator[Problem]:
@@ -190,6 +200,105 @@ def _cycles(inv: Inventory) -> Iterator[Problem]:
             )
         for sid in path:
             state[sid] = 2
+
+
+def _where(inv: Inventory, section: str, key: str, *fields: int | str) -> str:
+    file, line, _ = inv.origins[(section, key)].at(*fields)
+    return f"{file}:{line}"
+
+
+def _names(inv: Inventory) -> Iterator[Problem]:
+    """Two records of one agency or unit: names equal once Unicode is normalised (NFC: a Vietnamese letter typed
+    as a base letter + combining marks is the same letter), case and spacing aside — sites within one district
+    (``UBND Phường 1`` exists in two districts), districts within the province, communes within a district."""
+    first: dict[tuple[str | None, str], str] = {}
+    for sid, site in inv.sites.items():
+        key = (site.district, same_name(site.name))
+        if key in first:
+            other = first[key]
+            where = inv.districts[site.district].name if site.district in inv.districts else "the province"
+            yield _at(inv.origins[("sites", sid)], ("name",),
+                      f"the same name as site {other!r} ({_where(inv, 'sites', other, 'name')}) in {where}: one "
+                      "agency written twice? (names are compared after Unicode NFC normalisation)")
+        else:
+            first[key] = sid
+    origin = inv.origins[("province", inv.province.code)]
+    seen: dict[str, int] = {}
+    for di, district in enumerate(inv.province.districts):
+        name = same_name(district.name)
+        if name in seen:
+            line = origin.at("districts", seen[name], "name")[1]
+            yield _at(origin, ("districts", di, "name"), f"the same name as the district at line {line} "
+                      "(names are compared after Unicode NFC normalisation)")
+        seen.setdefault(name, di)
+        communes: dict[str, int] = {}
+        for ci, commune in enumerate(district.communes):
+            cname = same_name(commune.name)
+            if cname in communes:
+                line = origin.at("districts", di, "communes", communes[cname], "name")[1]
+                yield _at(origin, ("districts", di, "communes", ci, "name"),
+                          f"the same name as the commune at line {line} in {district.name} "
+                          "(names are compared after Unicode NFC normalisation)")
+            communes.setdefault(cname, ci)
+
+
+def _sites_without_device(inv: Inventory) -> Iterator[Problem]:
+    """A site no device stands at is never watched, and availability would show it always up."""
+    if inv.incomplete or any(section == "devices" for section, _ in inv.broken):
+        return  # a device may be in what could not be read
+    with_device = {d.site for d in inv.devices.values()}
+    for sid in inv.sites:
+        if sid not in with_device:
+            yield _at(inv.origins[("sites", sid)], ("id",),
+                      f"no device at site {sid!r}: netmon cannot watch it, and availability would count it as "
+                      f"always up; add its router under 'devices:' (site: {sid}), or remove the site")
+
+
+def _link_ends(inv: Inventory) -> Iterator[Problem]:
+    """A link end must be an interface its device lists (when it lists any), and a link is written once."""
+    seen: dict[frozenset[tuple[str, str]], str] = {}
+    for lid, link in inv.links.items():
+        origin = inv.origins[("links", lid)]
+        for end in ("a", "b"):
+            e = getattr(link, end)
+            dev = inv.devices.get(e.device)
+            names = [i.name for i in dev.interfaces] if dev else []
+            if names and e.interface not in names:
+                hint = invisible(e.interface) or _suggest(e.interface, names, 0.6)
+                yield _at(origin, (end, "interface"),
+                          f"{e.device} does not list interface {e.interface!r} "
+                          f"({_where(inv, 'devices', e.device, 'interfaces')}: {', '.join(names)}){hint}")
+        pair = frozenset({(link.a.device, link.a.interface), (link.b.device, link.b.interface)})
+        if pair in seen:
+            other = seen[pair]
+            yield _at(origin, ("id",), f"the same link as {other!r} ({_where(inv, 'links', other)}): both join "
+                      f"{link.a.device} {link.a.interface} and {link.b.device} {link.b.interface}; keep one")
+        else:
+            seen[pair] = lid
+
+
+def _uplinks_against_links(inv: Inventory) -> Iterator[Problem]:
+    """A site's links and its uplink must tell the same story: a site whose links join it to other sites — none
+    of them its uplink, none a site below it — has the wrong uplink (or the links are wrong). Outage suppression
+    follows the uplinks; LinkDown follows the links."""
+    site_of = {d.id: d.site for d in inv.devices.values()}
+    neighbours: dict[str, dict[str, str]] = {}  # site → {neighbouring site: the link joining them}
+    for lid, link in inv.links.items():
+        a, b = site_of.get(link.a.device), site_of.get(link.b.device)
+        if a and b and a != b:
+            neighbours.setdefault(a, {}).setdefault(b, lid)
+            neighbours.setdefault(b, {}).setdefault(a, lid)
+    for sid, site in inv.sites.items():
+        if site.uplink is None or site.uplink not in inv.sites:
+            continue
+        joined = neighbours.get(sid, {})
+        above = {other: lid for other, lid in joined.items() if inv.sites.get(other) is None
+                 or inv.sites[other].uplink != sid}
+        if above and site.uplink not in joined:
+            other, lid = next(iter(above.items()))
+            yield _at(inv.origins[("sites", sid)], ("uplink",),
+                      f"uplink is {site.uplink!r} but the links join {sid!r} to {other!r} (link {lid!r}, "
+                      f"{_where(inv, 'links', lid)}), not to it: fix the uplink or the link")
 
 
 # ------------------------------------------------------------------------------ advice (warnings)
