@@ -154,8 +154,8 @@ def backup_facts(
 ) -> None:
     """Collect model, serial, OS version and uptime now and store them on the devices."""
     inv = load_or_exit(path)
-    engine = open_database(database)
-    report = _run(inv, engine, select_devices(inv, device, district), config=False, facts=True, concurrency=concurrency)
+    ids = select_devices(inv, device, district)  # a usage error before the database is opened (or created)
+    report = _run(inv, open_database(database), ids, config=False, facts=True, concurrency=concurrency)
     rows = []
     for r in report.results:
         f = r.facts

@@ -35,13 +35,20 @@ def run(
                         stream=sys.stderr)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per job run (86 % of the log)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    from netmon.collect.target import targets_from_inventory
+
+    hostport(listen, "--listen")
+    hostport(traps, "--traps")
     settings = get_settings()
     if listen is not None:
         settings.listen = listen
     if traps is not None:
         settings.trap_listen = traps or None
     inv = load_or_exit(path)
-    secrets_or_exit(inv)  # a missing env: secret stops the start, before the database is touched
+    # Every secret the start needs, before the database is touched: an unset env: secret (each named with its
+    # file:line), then the SNMP credentials resolved as the poller will (a secret file that cannot be read).
+    secrets_or_exit(inv)
+    targets_from_inventory(inv)
     engine = make_engine(database or settings.database_url)
     upgrade(engine)
     plan = syncer.plan(engine, inv)
