@@ -195,6 +195,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "col_uptime": ("thời gian chạy", "uptime"),
     "col_stored": ("đã lưu", "stored"),
     "col_n": ("#", "#"),
+    "col_reachable": ("trả lời", "reachable"),
+    "col_interfaces_up": ("cổng (lên/tổng)", "interfaces (up/total)"),
+    "backup_summary": ("{n} thiết bị trong {seconds:.1f} s: {counts}", "{n} device{s} in {seconds:.1f} s: {counts}"),
+    "nothing_to_do": ("không có gì để làm", "nothing to do"),
     "col_taken_at": ("lấy lúc", "taken at"),
     "yes": ("có", "yes"),
     "no": ("không", "no"),
@@ -240,7 +244,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "status_poll_class": ("lượt hỏi {cls}", "poll {cls}"),
     "status_poll_line": ("lần cuối cách đây {age}, trễ {lag:.1f} s, chu kỳ {interval:.0f} s",
                          "last {age} ago, lag {lag:.1f} s, interval {interval:.0f} s"),
-    "status_poll_never": ("chưa hỏi lần nào", "never polled"),
+    "status_poll_never": ("chưa có lượt theo lịch nào (lượt đầu đã xong)",
+                          "no scheduled batch yet (after the first poll)"),
     "status_traps": ("bộ nhận trap", "trap receiver"),
     "status_traps_on": ("đang nghe ({accepted} trap đã nhận, {dropped} bị bỏ)",
                         "listening ({accepted} traps accepted, {dropped} dropped)"),
@@ -250,7 +255,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "status_db_writes_ok": ("bình thường", "normal"),
     "status_db_writes_pending": ("cơ sở dữ liệu không nhận ghi; {n} thay đổi đang chờ trên đĩa",
                                  "the database takes no writes; {n} change{s} waiting on disk"),
-    "status_not_running": ("không chạy: {what}", "not running: {what}"),
     # ------------------------------------------------------------------ the Alertmanager webhook
     "version": ("netmon {version}", "netmon {version}"),
 }

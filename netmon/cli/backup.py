@@ -104,6 +104,12 @@ def _run(inv: Inventory, engine: Engine, ids: list[str] | None, *, config: bool,
     return asyncio.run(run_backups(engine, targets, errors, config=config, facts=facts, concurrency=concurrency))
 
 
+def _summary(report: RunReport) -> str:
+    counts = ", ".join(f"{report.count(s)} {s}" for s in ("new", "changed", "unchanged", "facts", "failed")
+                       if report.count(s))
+    return t("backup_summary", n=len(report.results), seconds=report.wall_s, counts=counts or t("nothing_to_do"))
+
+
 def _exit_code(report: RunReport) -> None:
     """Like ``netmon poll``: 3 when every device failed (some failing is a normal night in a province)."""
     if report.results and len(report.failed) == len(report.results):
@@ -131,7 +137,7 @@ def backup(
     report = _run(inv, engine, ids, config=True, facts=not no_facts, concurrency=concurrency)
     rows = [{"device": r.device_id, "result": r.status, "sha256": r.sha256, "seconds": r.elapsed_s,
              "error": r.error.detail if r.error else None} for r in report.results]
-    emit(rows, RESULT_COLUMNS, fmt, footer=[report.summary()])
+    emit(rows, RESULT_COLUMNS, fmt, footer=[_summary(report)])
     _exit_code(report)
 
 

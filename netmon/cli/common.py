@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -175,6 +176,25 @@ def parse_when(text: str | None, option: str, zone: ZoneInfo | None = None) -> d
     except ValueError:
         raise fail(t("bad_when", option=option, text=text, zone=zone.key), 2) from None
     return value.replace(tzinfo=zone) if value.tzinfo is None else value
+
+
+class ProvinceTimeFormatter(logging.Formatter):
+    """Log lines stamped in the province's zone, ISO 8601 with the offset (``2026-11-15T08:00:00.123+07:00``):
+    the service's log and the command line tell the same time, whatever the host's zone."""
+
+    def __init__(self, fmt: str, zone: ZoneInfo) -> None:
+        super().__init__(fmt)
+        self.zone = zone
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return datetime.fromtimestamp(record.created, self.zone).isoformat(timespec="milliseconds")
+
+
+def log_to_stderr(fmt: str = "%(asctime)s %(levelname)s %(name)s: %(message)s") -> None:
+    """INFO and above on stderr, each line stamped in the province's time."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(ProvinceTimeFormatter(fmt, province_zone()))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
 
 
 def _aware(value: datetime) -> datetime:

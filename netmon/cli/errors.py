@@ -119,4 +119,4 @@ class NetmonGroup(TyperGroup):
 
 def _sentence(text: str) -> str:
     """click's message on one line, without its final full stop (the hint follows)."""
-    return " ".join(text.split()).rstrip(".")
+    return " ".join(text.replace("Value error, ", "").split()).rstrip(".")

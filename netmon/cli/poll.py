@@ -74,7 +74,7 @@ def poll(
     if as_json:
         sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
     else:
-        table = Table("device", "reachable", "sysUpTime", "interfaces (up/total)", "error")
+        table = Table(t("col_device"), t("col_reachable"), "sysUpTime", t("col_interfaces_up"), t("col_error"))
         for obs in results:
             up = sum(1 for i in obs.interfaces.values() if i.oper_status == 1)
             table.add_row(obs.device_id, t("yes") if obs.ok else f"[red]{t('no')}[/]",

@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from netmon.cli.common import DatabaseOpt, PathArg, fail, hostport, load_or_exit, out, print_problems
+from netmon.cli.common import DatabaseOpt, PathArg, fail, hostport, load_or_exit, log_to_stderr, out, print_problems
 from netmon.cli.inventory import AllowDeletionsOpt, confirm_deletions, secrets_or_exit
 from netmon.lang import t
 from netmon.settings import get_settings
@@ -31,8 +30,7 @@ def run(
     from netmon.store import sync as syncer
     from netmon.store.db import make_engine, upgrade
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
+    log_to_stderr()
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per job run (86 % of the log)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     from netmon.collect.target import targets_from_inventory
@@ -118,13 +116,12 @@ def simulate(
 ) -> None:
     """Serve real SNMP for every device and base station on its loopback address; play a scenario."""
     import asyncio
-    import logging
 
     from netmon.inventory.problems import InventoryError
     from netmon.secrets import SecretError
     from netmon.sim.run import SimConfig, Simulator, run_simulator
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
+    log_to_stderr("%(asctime)s %(name)s %(message)s")
     cfg = SimConfig(inventory, scale, scenario_or_exit(scenario), hostport(traps, "--traps"),
                     hostport(control, "--control"), duration=duration)
 

@@ -15,6 +15,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -114,3 +115,27 @@ def test_alertmanager_delivers_an_info_notification_to_netmons_endpoint(netmon: 
 def test_the_endpoint_answers_only_a_post(netmon: Running) -> None:
     status, _ = netmon.get("/alertmanager-webhook")
     assert status == 405
+
+
+def test_status_reads_the_running_netmon_and_its_database(netmon: Running) -> None:
+    """``netmon status`` on a running netmon: its /metrics (last poll per class, traps) and its database."""
+    env = {**os.environ, **MINI_SECRETS, "NETMON_LANG": "en"}
+    wait_for(lambda: netmon.value("netmon_poller_last_batch_timestamp_seconds", **{"class": "routers"}), 30,
+             "a scheduled batch of routers")
+    proc = subprocess.run([sys.executable, "-m", "netmon", "status", str(netmon.log.parent / "inv"), "--database",
+                           netmon.db_url, "--url", f"http://127.0.0.1:{netmon.port}/metrics", "--format", "json"],
+                          capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["inventory"]["counts"]["sites"] == 5
+    assert report["database"]["ok"] and report["database"]["last_run"]["state"] == "running"
+    service = report["service"]
+    assert service["ok"] and service["ready"]
+    assert {"routers", "base_stations"} <= set(service["classes"])
+    assert 0 <= service["classes"]["routers"]["last_poll_age_s"] < 30
+    assert service["traps"] == {"accepted": 0, "dropped": 0}
+    table = subprocess.run([sys.executable, "-m", "netmon", "status", str(netmon.log.parent / "inv"), "--database",
+                            netmon.db_url, "--url", f"http://127.0.0.1:{netmon.port}/metrics"],
+                           capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert table.returncode == 0 and "running at http://127.0.0.1:" in table.stdout, table.stdout
+    assert "poll routers" in table.stdout and "NOT" not in table.stdout
