@@ -12,8 +12,9 @@ back with.  The JSON files are committed (Grafana provisions them as they are; n
 
 Conventions:
 
-* every query goes to the provisioned Prometheus datasource ``netmon-prometheus`` (fixed uid, see
-  ``deploy/grafana/provisioning/datasources/netmon.yml``);
+* every query goes to the datasource of the dashboard's ``${datasource}`` variable (Grafana's convention: the
+  dashboard imports into any Grafana, the user picks its Prometheus); it defaults to the provisioned
+  ``netmon-prometheus`` (fixed uid, see ``deploy/grafana/provisioning/datasources/netmon.yml``);
 * state codes: devices/sites/base stations 0 up, 1 unreachable, 2 down, 3 unknown; links 0 up,
   1 flapping, 2 down, 3 unknown (recorded in ``dashboards.rules.yml``);
 * traffic in bits per second (contracts are in Mbit/s), utilisation as a 0..1 ratio (``percentunit``);
@@ -48,7 +49,8 @@ from grafana_foundation_sdk.models import prometheus as pm
 
 HERE = Path(__file__).resolve().parent
 DATASOURCE_UID = "netmon-prometheus"
-DS = dm.DataSourceRef(type_val="prometheus", uid=DATASOURCE_UID)
+"""The provisioned datasource: the ``datasource`` variable's default."""
+DS = dm.DataSourceRef(type_val="prometheus", uid="${datasource}")
 TAGS = ["netmon", "Trà Vinh"]
 OFFLINE_BASEMAP = "public/maps/countries.geojson"
 
@@ -322,6 +324,7 @@ class Board:
                         .tooltip(dm.DashboardCursorSync.CROSSHAIR)
                         .link(db.DashboardLink("Bảng netmon").type(dm.DashboardLinkType.DASHBOARDS)
                               .tags(["netmon"]).as_dropdown(True).include_vars(False).keep_time(True)))
+        self.builder.with_variable(datasource_variable())
         self._id = 0
 
     def _next(self) -> int:
@@ -343,6 +346,12 @@ class Board:
     def build(self) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(json.dumps(self.builder.build(), cls=JSONEncoder))
         return data
+
+
+def datasource_variable() -> db.DatasourceVariable:
+    """``${datasource}``: any Prometheus of the Grafana the dashboard is imported into; the provisioned one first."""
+    return (db.DatasourceVariable("datasource").label("Nguồn dữ liệu").type("prometheus")
+            .current(dm.VariableOption(selected=True, text="Prometheus (netmon)", value=DATASOURCE_UID)))
 
 
 def district_variable(all_: bool) -> db.QueryVariable:

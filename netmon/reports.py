@@ -26,8 +26,6 @@ weighted by observed time. Base-station outages have no site and are left out of
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -35,12 +33,14 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from netmon.health.maintenance import maintenance_intervals
+from netmon.lang import t
+from netmon.settings import DEFAULT_TIMEZONE
 from netmon.store.records import HistoryRecords, OutageRow, Run, SiteInfo
 
 Interval = tuple[datetime, datetime]
 GroupBy = Literal["site", "district", "kind", "level"]
 GROUPINGS: tuple[GroupBy, ...] = ("site", "district", "kind", "level")
-DEFAULT_TZ = "Asia/Ho_Chi_Minh"
+DEFAULT_TZ = DEFAULT_TIMEZONE
 RUN_GRACE_S = 120.0
 """The latest run counts as running up to now if its last heartbeat is at most this old."""
 
@@ -142,7 +142,7 @@ def month_period(month: str, tz: str = DEFAULT_TZ) -> Interval:
         year, mon = (int(x) for x in month.split("-"))
         first = date(year, mon, 1)
     except ValueError:
-        raise ValueError(f"--month must be YYYY-MM, got {month!r}") from None
+        raise ValueError(t("month_bad", text=month)) from None
     nxt = date(year + (mon == 12), mon % 12 + 1, 1)
     zone = ZoneInfo(tz)
     return (datetime.combine(first, datetime.min.time(), zone).astimezone(UTC),
@@ -286,24 +286,9 @@ def select_outages(
     return sorted(out, key=lambda o: (o.started_at, o.id), reverse=True)
 
 
-# ------------------------------------------------------------------------------------ formatting
-def minutes(s: float | None) -> str:
-    return "—" if s is None else f"{s / 60:.1f}"
-
-
-def _pct(a: float | None) -> str:
-    return "—" if a is None else f"{a * 100:.3f}"
-
-
-def _local(at: datetime | None, tz: str) -> str:
-    return "" if at is None else at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _hms(s: float | None) -> str:
-    if s is None:
-        return ""
-    n = round(s)
-    return f"{n // 3600}:{n % 3600 // 60:02d}:{n % 60:02d}"
+# ------------------------------------------------------------------------------------ rows
+def minutes(s: float | None) -> float | None:
+    return None if s is None else s / 60
 
 
 AVAILABILITY_COLUMNS = ("group", "sites", "availability_pct", "observed_h", "own_down_min", "unreachable_min",
@@ -312,42 +297,32 @@ OUTAGE_COLUMNS = ("id", "started", "ended", "duration", "kind", "object", "site"
                   "detected_by", "root_cause")
 
 
-def availability_rows(groups: Iterable[GroupAvailability]) -> list[dict[str, str]]:
+def availability_rows(groups: Iterable[GroupAvailability]) -> list[dict[str, object]]:
+    """One row per group, typed (None: no value — no observed time, no closed outage for an MTTR); the command
+    line formats them (a table's ``—``, an empty CSV cell, JSON's null)."""
     return [{
-        "group": g.label, "sites": str(g.sites), "availability_pct": _pct(g.availability),
-        "observed_h": f"{g.observed_s / 3600:.1f}", "own_down_min": minutes(g.own_down_s),
-        "unreachable_min": minutes(g.unreachable_s), "outages": str(g.outages),
-        "unreachable_outages": str(g.unreachable_outages), "mttr_min": minutes(g.mttr_s),
+        "group": g.label, "sites": g.sites,
+        "availability_pct": None if g.availability is None else g.availability * 100,
+        "observed_h": g.observed_s / 3600, "own_down_min": minutes(g.own_down_s),
+        "unreachable_min": minutes(g.unreachable_s), "outages": g.outages,
+        "unreachable_outages": g.unreachable_outages, "mttr_min": minutes(g.mttr_s),
         "maintenance_min": minutes(g.maintenance_s), "gap_min": minutes(g.gap_s),
     } for g in groups]
 
 
-def outage_rows(outages: Iterable[OutageRow], districts: Mapping[str, str], tz: str,
-                now: datetime, csv_mode: bool = False) -> list[dict[str, str]]:
-    rows = []
+def outage_rows(outages: Iterable[OutageRow], districts: Mapping[str, str], now: datetime) -> list[dict[str, object]]:
+    """One row per outage, typed: times are aware datetimes (the command line prints them in the province's
+    zone), ``duration`` is seconds (up to ``now`` while open, ``ended`` None), ``affected`` the site ids."""
+    rows: list[dict[str, object]] = []
     for o in outages:
-        running = o.ended_at is None
         duration = o.duration_s if o.duration_s is not None else (now - o.started_at).total_seconds()
         rows.append({
-            "id": str(o.id),
-            "started": o.started_at.isoformat() if csv_mode else _local(o.started_at, tz),
-            "ended": ("" if running else o.ended_at.isoformat()) if csv_mode  # type: ignore[union-attr]
-            else ("(open)" if running else _local(o.ended_at, tz)),
-            "duration": f"{duration:.0f}" if csv_mode else _hms(duration) + (" +" if running else ""),
-            "kind": o.kind, "object": f"{o.object_type}:{o.object_id}", "site": o.site_id or "",
-            "district": districts.get(o.district or "", o.district or ""),
-            "affected": ";".join(o.affected) if csv_mode else str(len(o.affected)),
-            "detected_by": o.detected_by, "root_cause": o.root_cause,
+            "id": o.id, "started": o.started_at, "ended": o.ended_at, "duration": round(duration),
+            "kind": o.kind, "object": f"{o.object_type}:{o.object_id}", "site": o.site_id,
+            "district": districts.get(o.district or "", o.district or "") or None,
+            "affected": list(o.affected), "detected_by": o.detected_by, "root_cause": o.root_cause,
         })
     return rows
-
-
-def to_csv(rows: Sequence[Mapping[str, str]], columns: Sequence[str]) -> str:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
 
 
 # ------------------------------------------------------------------------------------ maintenance
@@ -369,7 +344,7 @@ def parse_since(text: str, tz: str = DEFAULT_TZ) -> datetime:
     try:
         at = datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"--since must be YYYY-MM-DD or an ISO date-time, got {text!r}") from None
+        raise ValueError(t("since_bad", text=text)) from None
     if at.tzinfo is None:
         at = at.replace(tzinfo=ZoneInfo(tz))
     return at.astimezone(UTC)

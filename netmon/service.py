@@ -32,6 +32,8 @@ from prometheus_client import CollectorRegistry
 from netmon.collect.icmp import IcmpProber
 from netmon.collect.snmp import SnmpPoller
 from netmon.collect.target import targets_from_inventory
+from netmon.expose.alertmanager import PATH as ALERTMANAGER_PATH
+from netmon.expose.alertmanager import AlertmanagerReceiver
 from netmon.expose.http import make_metrics_app
 from netmon.expose.metrics import MonitorCollector
 from netmon.expose.server import HttpServer
@@ -53,8 +55,10 @@ def slice_of(device_id: str, slices: int) -> int:
     return zlib.crc32(device_id.encode()) % slices
 
 
-def http_app(collector: MonitorCollector, monitor: Monitor) -> Callable[..., Iterable[bytes]]:
-    """/metrics (the collector's fast renderer), /healthz (alive), /readyz (first full poll done)."""
+def http_app(collector: MonitorCollector, monitor: Monitor,
+             alerts: AlertmanagerReceiver | None = None) -> Callable[..., Iterable[bytes]]:
+    """/metrics (the collector's fast renderer), /healthz (alive), /readyz (first full poll done), and
+    /alertmanager-webhook (the shipped Alertmanager config's receiver: one log line and a count per alert)."""
     metrics = make_metrics_app(collector)
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -69,6 +73,8 @@ def http_app(collector: MonitorCollector, monitor: Monitor) -> Callable[..., Ite
         if path in ("/metrics", "/"):
             body: Iterable[bytes] = metrics(environ, start_response)
             return body
+        if path == ALERTMANAGER_PATH and alerts is not None:
+            return alerts(environ, start_response)
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"not found\n"]
 
@@ -241,11 +247,12 @@ class Service:
         if not self.settings.listen:
             return
         host, port = split_hostport(self.settings.listen, 9750)
-        collector = MonitorCollector(self.monitor)
+        self.alerts = AlertmanagerReceiver()
+        collector = MonitorCollector(self.monitor, extra=[self.alerts.families])
         registry = CollectorRegistry(auto_describe=False)
         registry.register(collector)  # the one source of truth; /metrics renders the same text faster
         self.registry = registry
-        self.httpd = HttpServer(http_app(collector, self.monitor), host, port)
+        self.httpd = HttpServer(http_app(collector, self.monitor, self.alerts), host, port)
         self.httpd.start()
         log.info("serving /metrics on http://%s:%d", host, port)
 

@@ -6,8 +6,15 @@ the inventory's credential profiles (:mod:`netmon.secrets`).
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from netmon.inventory.text import known_zone
+
+DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+"""The province's clock (UTC+7, no daylight saving): how every command reads and prints a time."""
 
 
 class Settings(BaseSettings):
@@ -16,6 +23,12 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///netmon.db"
     """SQLite file in the working directory by default; ``postgresql+psycopg://…`` in production."""
     inventory: str = "inventory"
+    timezone: str = DEFAULT_TIMEZONE
+    """IANA zone of the province: a time typed without an offset (``--since 2026-11-01``, ``--at 08:00``) is read
+    in it, and every time printed is shown in it (machine output: ISO 8601 with the offset)."""
+    lang: Literal["vi", "en"] = "vi"
+    """The command line's own words (messages, table headers, reports): Vietnamese, or English (``en``).
+    Machine output (JSON keys, CSV columns, ids) is the same in both."""
 
     # Poll classes: how often each is polled. Each interval is spread over `slices` batches, so the
     # load is even and a device is never polled twice at once (a batch never overlaps itself).
@@ -53,6 +66,9 @@ class Settings(BaseSettings):
     """Daily SSH configuration backups (and soon after a config-change trap) for devices with an SSH profile."""
     webhook_url: str | None = None
     """Optional: POST incidents here in Alertmanager's webhook payload shape (sites without Alertmanager)."""
+
+
+    _known_zone = field_validator("timezone")(known_zone)
 
 
 def get_settings() -> Settings:

@@ -18,8 +18,20 @@ from pathlib import Path
 import pytest
 from postgres import PgServer, admin_statement
 
-FIXTURES = Path(__file__).parent / "fixtures"
-MINI = FIXTURES / "inventory" / "mini"
+# The tests read netmon's words in English (NETMON_LANG=en; Vietnamese is the default and has tests of its own),
+# in the province's zone whatever the machine's; set before anything imports netmon, inherited by subprocesses.
+os.environ["NETMON_LANG"] = "en"
+os.environ.pop("NETMON_TIMEZONE", None)
+
+from mini import MINI, MINI_SECRETS
+
+
+@pytest.fixture
+def mini_secrets(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The mini inventory's env: secrets set (``netmon sync`` and ``run`` refuse a profile in use without them)."""
+    for name, value in MINI_SECRETS.items():
+        monkeypatch.setenv(name, value)
+    return MINI_SECRETS
 
 
 @pytest.fixture

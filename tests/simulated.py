@@ -23,6 +23,7 @@ SIM_ENV = {
     "NETMON_BTS_COMMUNITY": "bts-test",
     "NETMON_SNMPV3_AUTH_KEY": "auth-key-for-tests",
     "NETMON_SNMPV3_PRIV_KEY": "priv-key-for-tests",
+    "NETMON_SSH_PASSWORD": "ssh-password-for-tests",  # the sample's ssh-noc: `netmon run` wants every secret in use
 }
 
 

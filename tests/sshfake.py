@@ -181,13 +181,12 @@ def write_netmon_inventory(dest: Path, devices: list[tuple[str, str, str, int]],
     province = {"code": "84", "name": "Tỉnh Trà Vinh",
                 "bbox": {"min_lat": 9.4, "max_lat": 10.2, "min_lon": 105.8, "max_lon": 106.8},
                 "districts": [{"code": "848", "name": "Huyện Cầu Ngang", "type": "huyện"}]}
-    sites = [{"id": "so-tttt", "name": "Sở Thông tin và Truyền thông", "kind": "state", "level": "province",
-              "lat": 9.9347, "lon": 106.3453}]
+    sites: list[dict[str, object]] = []  # every site has its device: a site without one is an inventory error
     out_devices, profiles = [], []
     for i, (device_id, platform, address, port) in enumerate(devices):
         site = f"site-{i:03d}"
         sites.append({"id": site, "name": f"UBND xã {i}", "kind": "state", "level": "district", "district": "848",
-                      "lat": 9.79, "lon": 106.45, "uplink": "so-tttt"})
+                      "lat": 9.79, "lon": 106.45})
         out_devices.append({"id": device_id, "site": site, "mgmt": address, "role": "district",
                             "platform": platform, "snmp_profile": "v2", "ssh_profile": f"ssh-{device_id}"})
         profiles.append({"name": f"ssh-{device_id}", "username": username, "password": f"env:{password_env}",

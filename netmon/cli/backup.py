@@ -12,24 +12,27 @@ import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 from typer.core import TyperArgument, TyperGroup
 
 from netmon.cli.common import (
+    Column,
     DatabaseOpt,
     DistrictOpt,
+    Format,
+    FormatOpt,
     PathArg,
     district_codes,
-    err,
+    emit,
+    fail,
+    human_time,
     inventory_districts,
     load_or_exit,
-    local_time,
     open_database,
-    out,
     parse_when,
+    say,
     unknown_device,
 )
+from netmon.lang import t
 
 if TYPE_CHECKING:
     from netmon.inventory.load import Inventory
@@ -94,12 +97,17 @@ def _run(inv: Inventory, engine: Engine, ids: list[str] | None, *, config: bool,
 
     targets, errors = ssh_targets(inv, ids)
     if not targets and not errors:
-        err.print("no device with an ssh_profile to work on")
-        raise typer.Exit(1)
+        raise fail(t("no_ssh_device"))
     # The table reports every device; the libraries' own log lines would only repeat it, less clearly.
     logging.getLogger("netmon.ssh.backup").setLevel(logging.ERROR)  # host-key trust warnings stay visible
     logging.getLogger("paramiko").setLevel(logging.CRITICAL)
     return asyncio.run(run_backups(engine, targets, errors, config=config, facts=facts, concurrency=concurrency))
+
+
+def _summary(report: RunReport) -> str:
+    counts = ", ".join(f"{report.count(s)} {s}" for s in ("new", "changed", "unchanged", "facts", "failed")
+                       if report.count(s))
+    return t("backup_summary", n=len(report.results), seconds=report.wall_s, counts=counts or t("nothing_to_do"))
 
 
 def _exit_code(report: RunReport) -> None:
@@ -118,6 +126,7 @@ def backup(
     database: DatabaseOpt = None,
     no_facts: Annotated[bool, typer.Option("--no-facts", help="Only the configuration.")] = False,
     concurrency: ConcurrencyOpt = None,
+    fmt: FormatOpt = Format.TABLE,
 ) -> None:
     """Fetch running configurations now (and facts), store each only if it changed."""
     if ctx.invoked_subcommand is not None:
@@ -126,15 +135,18 @@ def backup(
     ids = select_devices(inv, device, district)
     engine = open_database(database)
     report = _run(inv, engine, ids, config=True, facts=not no_facts, concurrency=concurrency)
-    table = Table("device", "result", "sha256", "seconds", "error")
-    styles = {"new": "green", "changed": "yellow", "unchanged": "", "failed": "red"}
-    for r in report.results:
-        style = styles.get(r.status, "")
-        table.add_row(r.device_id, f"[{style}]{r.status}[/]" if style else r.status, (r.sha256 or "")[:12],
-                      f"{r.elapsed_s:.1f}", escape(r.error.detail) if r.error else "")
-    out.print(table)
-    out.print(report.summary(), markup=False)
+    rows = [{"device": r.device_id, "result": r.status, "sha256": r.sha256, "seconds": r.elapsed_s,
+             "error": r.error.detail if r.error else None} for r in report.results]
+    emit(rows, RESULT_COLUMNS, fmt, footer=[_summary(report)])
     _exit_code(report)
+
+
+RESULT_COLUMNS = (Column("device", "col_device"), Column("result", "col_result"),
+                  Column("sha256", "col_sha256", cell=lambda v: (v or "")[:12]),
+                  Column("seconds", "col_seconds", digits=1), Column("error", "col_error", cell=lambda v: v or ""))
+FACT_COLUMNS = (Column("device", "col_device"), Column("hardware", "hardware"), Column("serial", "serial"),
+                Column("os_version", "os_version"), Column("uptime", "col_uptime"), Column("stored", "col_stored"),
+                Column("error", "col_error", cell=lambda v: v or ""))
 
 
 @backup_app.command("facts")
@@ -144,20 +156,21 @@ def backup_facts(
     district: DistrictOpt = None,
     database: DatabaseOpt = None,
     concurrency: ConcurrencyOpt = None,
+    fmt: FormatOpt = Format.TABLE,
 ) -> None:
     """Collect model, serial, OS version and uptime now and store them on the devices."""
     inv = load_or_exit(path)
-    engine = open_database(database)
-    report = _run(inv, engine, select_devices(inv, device, district), config=False, facts=True, concurrency=concurrency)
-    table = Table("device", "hardware", "serial", "os version", "uptime", "stored", "error")
+    ids = select_devices(inv, device, district)  # a usage error before the database is opened (or created)
+    report = _run(inv, open_database(database), ids, config=False, facts=True, concurrency=concurrency)
+    rows = []
     for r in report.results:
         f = r.facts
-        table.add_row(r.device_id, *(escape(v or "—") for v in (f.hardware, f.serial, f.os_version, f.uptime))
-                      if f else ("—",) * 4, "yes" if r.facts_saved else "no",
-                      escape(r.error.detail) if r.error else "")
-    out.print(table)
+        rows.append({"device": r.device_id, "hardware": f.hardware if f else None, "serial": f.serial if f else None,
+                     "os_version": f.os_version if f else None, "uptime": f.uptime if f else None,
+                     "stored": r.facts_saved, "error": r.error.detail if r.error else None})
+    emit(rows, FACT_COLUMNS, fmt)
     if any(r.facts is not None and not r.facts_saved for r in report.results):
-        err.print("some devices are not in the database: run 'netmon sync' first to store their facts")
+        say(t("facts_not_stored"))
     _exit_code(report)
 
 
@@ -173,12 +186,11 @@ def backup_diff(
     from netmon.ssh.backup import unified_diff
     from netmon.store.backups import version_after, version_at, version_before
 
+    start, end = parse_when(since, "--from"), parse_when(until, "--to")  # a typo: exit 2 before the database
     engine = open_database(database, read_only=True)
-    new = version_at(engine, device_id, parse_when(until, "--to"))
+    new = version_at(engine, device_id, end)
     if new is None:
-        err.print(f"{device_id}: no configuration stored{' at ' + until if until else ''}", markup=False)
-        raise typer.Exit(1)
-    start = parse_when(since, "--from")
+        raise fail(t("no_config", device=device_id, at=t("at_time", when=until) if until else ""))
     if start is None:
         old = version_before(engine, new)
     else:  # the version in force then; none that old: the first one taken after it
@@ -187,13 +199,11 @@ def backup_diff(
             old = version_after(engine, device_id, start)
             old = None if old is not None and old.id == new.id else old
     if old is None:
-        span = f" since {since}" if since else ""
-        err.print(f"{device_id}: only one version stored{span} ({local_time(new.taken_at)}); nothing to compare",
-                  markup=False)
-        raise typer.Exit(1)
+        span = t("since_time", when=since) if since else ""
+        raise fail(t("one_version", device=device_id, span=span, when=human_time(new.taken_at)))
     text = unified_diff(old, new)
     if not text:
-        err.print(f"{device_id}: the two versions are identical (sha256 {new.sha256[:12]})", markup=False)
+        say(t("identical", device=device_id, sha=new.sha256[:12]))
         return
     sys.stdout.write(text)
 
@@ -207,12 +217,11 @@ def backup_show(
     """Print a stored configuration (the latest, or the one in force at --at)."""
     from netmon.store.backups import version_at
 
-    engine = open_database(database, read_only=True)
-    version = version_at(engine, device_id, parse_when(at, "--at"))
+    when = parse_when(at, "--at")
+    version = version_at(open_database(database, read_only=True), device_id, when)
     if version is None:
-        err.print(f"{device_id}: no configuration stored{' at ' + at if at else ''}", markup=False)
-        raise typer.Exit(1)
-    err.print(f"{device_id}: version of {local_time(version.taken_at)}, sha256 {version.sha256[:12]}", markup=False)
+        raise fail(t("no_config", device=device_id, at=t("at_time", when=at) if at else ""))
+    say(t("version_of", device=device_id, when=human_time(version.taken_at), sha=version.sha256[:12]))
     sys.stdout.write(version.content)
 
 
@@ -220,18 +229,20 @@ def backup_show(
 def backup_history(
     device_id: Annotated[str, typer.Argument(metavar="DEVICE", help="Device id.")],
     database: DatabaseOpt = None,
+    fmt: FormatOpt = Format.TABLE,
 ) -> None:
-    """List the stored versions of a device's configuration."""
+    """List the stored versions of a device's configuration (times in the province's zone)."""
     from netmon.store.backups import versions
 
-    rows = versions(open_database(database, read_only=True), device_id)
-    if not rows:
-        err.print(f"{device_id}: no configuration stored", markup=False)
-        raise typer.Exit(1)
-    table = Table("#", "taken at", "sha256")
-    for i, v in enumerate(rows, 1):
-        table.add_row(str(i), local_time(v.taken_at), v.sha256[:12])
-    out.print(table)
+    stored = versions(open_database(database, read_only=True), device_id)
+    if not stored:
+        raise fail(t("no_config", device=device_id, at=""))
+    rows = [{"n": i, "taken_at": v.taken_at, "sha256": v.sha256} for i, v in enumerate(stored, 1)]
+    emit(rows, HISTORY_COLUMNS, fmt)
+
+
+HISTORY_COLUMNS = (Column("n", "col_n"), Column("taken_at", "col_taken_at"),
+                   Column("sha256", "col_sha256", cell=lambda v: v[:12]))
 
 
 def register(app: typer.Typer) -> None:

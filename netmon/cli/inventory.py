@@ -4,8 +4,10 @@ export, generate, show)."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -14,17 +16,26 @@ from rich.markup import escape
 from rich.table import Table
 
 from netmon.cli.common import (
+    Column,
     DatabaseOpt,
+    Format,
+    FormatOpt,
     PathArg,
     district_codes,
-    err,
+    emit,
+    fail,
+    human_time,
     inventory_districts,
     load_or_exit,
-    local_time,
     open_database,
     out,
+    print_problems,
+    say,
     unknown_device,
 )
+from netmon.inventory.load import Inventory
+from netmon.inventory.schema import Level, SiteKind
+from netmon.lang import t
 
 if TYPE_CHECKING:
     from netmon.store.db import Engine
@@ -58,49 +69,70 @@ def inventory_show(
     table = Table("", "", title=f"{device.id}", show_header=False, title_justify="left")
 
     def add(label: str, value: Any) -> None:
-        table.add_row(f"[bold]{label}[/]", escape(str(value)) if value not in (None, "") else "—")
+        table.add_row(f"[bold]{escape(label)}[/]", escape(str(value)) if value not in (None, "") else "—")
 
-    add("site", f"{site.name} ({site.id})" if site else device.site)
-    add("district", district.name if district else None)
-    add("management", device.mgmt)
-    add("role", device.role.value)
-    add("platform", device.platform)
-    add("model (inventory)", device.model)
-    add("snmp profile", device.snmp_profile)
-    add("ssh profile", device.ssh_profile)
+    add(t("site"), f"{site.name} ({site.id})" if site else device.site)
+    add(t("district"), district.name if district else None)
+    add(t("management"), device.mgmt)
+    add(t("role"), device.role.value)
+    add(t("platform"), device.platform)
+    add(t("model_inventory"), device.model)
+    add(t("snmp_profile"), device.snmp_profile)
+    add(t("ssh_profile"), device.ssh_profile)
     for itf in device.interfaces:
-        add(f"watched {itf.role.value}", " ".join(x for x in (itf.name, itf.circuit, itf.provider) if x))
+        add(t("watched", role=itf.role.value), " ".join(x for x in (itf.name, itf.circuit, itf.provider) if x))
     table.add_section()
     if row is None:
-        add("facts", "not in the database (run 'netmon sync')")
+        add(t("facts"), t("facts_missing"))
     else:
-        add("hardware", row.hardware)
-        add("serial", row.serial)
-        add("os version", row.os_version)
+        add(t("hardware"), row.hardware)
+        add(t("serial"), row.serial)
+        add(t("os_version"), row.os_version)
         add("sysName", row.sys_name)
         add("sysDescr", (row.sys_descr or "").splitlines()[0] if row.sys_descr else None)
-        add("facts at", local_time(row.facts_at) if row.facts_at else None)
+        add(t("facts_at"), human_time(row.facts_at) if row.facts_at else None)
         if row.hardware and device.model and device.model.lower() not in row.hardware.lower():
-            add("note", f"inventory says model {device.model}, the device reports {row.hardware}")
+            add(t("note"), t("model_differs", model=device.model, hardware=row.hardware))
     table.add_section()
-    add("config versions", len(history))
-    add("last backup", f"{local_time(history[-1].taken_at)} sha256:{history[-1].sha256[:12]}" if history else None)
+    add(t("config_versions"), len(history))
+    add(t("last_backup"), f"{human_time(history[-1].taken_at)} sha256:{history[-1].sha256[:12]}" if history
+        else None)
     out.print(table)
 
 
 def _summary(counts: dict[str, int]) -> str:
-    return (
-        f"{counts['sites']} sites, {counts['devices']} devices, {counts['links']} links, "
-        f"{counts['base_stations']} base stations, {counts['districts']} districts, "
-        f"{counts['communes']} communes"
-    )
+    return t("summary", **counts)
 
 
 def validate(path: PathArg = None) -> None:
-    """Check the inventory and report every problem as file:line:column: field: message."""
+    """Check the inventory: every problem as file:line:column: field: message (exit 1), else warnings and OK.
+
+    Warnings (stderr, exit 0) are what is valid but will not work as meant: an env: secret not set here, link
+    monitoring without links (only 'links:' drive LinkDown)."""
+    from netmon.inventory.validate import advice
+
     started = time.perf_counter()
     inv = load_or_exit(path)
-    out.print(f"OK: {_summary(inv.counts())} ({time.perf_counter() - started:.2f} s)", soft_wrap=True)
+    seconds = time.perf_counter() - started
+    warnings = advice(inv, os.environ)
+    for w in warnings:
+        say(t("warning", text=str(w)))
+    out.print(t("validate_ok", summary=_summary(inv.counts()), seconds=seconds), markup=False, soft_wrap=True)
+    if warnings:
+        say(t("warnings", n=len(warnings)))
+
+
+def secrets_or_exit(inv: Inventory) -> None:
+    """Every ``env:`` secret of a profile in use is set (SSH profiles: when backups run, NETMON_BACKUPS) — or
+    each missing one is printed with its file:line and the command ends (exit 1) before it changes anything:
+    ``netmon run`` would fail on it after the sync, or every scheduled backup would."""
+    from netmon.inventory.validate import unset_secrets
+    from netmon.settings import get_settings
+
+    missing = unset_secrets(inv, os.environ, ssh=get_settings().backups)
+    if missing:
+        print_problems(missing)
+        raise fail(t("secrets_unset", n=len(missing)))
 
 
 AllowDeletionsOpt = Annotated[bool, typer.Option(
@@ -116,27 +148,31 @@ def sync(
     allow_deletions: AllowDeletionsOpt = False,
     database: DatabaseOpt = None,
 ) -> None:
-    """Make the database match the inventory, in one transaction (refused when validation fails, and — unless
-    confirmed — when it would empty a table or remove more than 10 % of one)."""
+    """Make the database match the inventory, in one transaction (guarded against mass deletion).
+
+    Refused when validation fails, when a profile in use has an env: secret that is not set, and — unless
+    confirmed — when it would empty a table or remove more than 10 % of one."""
     from netmon.store import sync as syncer
 
     inv = load_or_exit(path)  # before the database is even opened: a bad inventory changes nothing
+    if not plan_only:
+        secrets_or_exit(inv)
     if plan_only:
         plan = syncer.plan(_planning_database(database), inv)
     else:
         engine = open_database(database)
         plan = syncer.plan(engine, inv)
     if plan.empty:
-        out.print("No changes: the database already matches the inventory.")
+        out.print(t("sync_no_changes"))
         return
-    table = Table("table", "add", "change", "remove", title="Plan" if plan_only else "Applied")
+    table = Table(t("table"), t("add"), t("change"), t("remove"), title=t("plan") if plan_only else t("applied"))
     for name, counts in plan.summary().items():
         table.add_row(name, str(counts["add"]), str(counts["change"]), str(counts["remove"]))
     if plan_only:
         out.print(table)
         _print_plan_rows(plan, None if show_all else PLAN_ROWS)
         for mass in plan.mass_deletions():
-            err.print(f"warning: {mass}; 'netmon sync' will ask for --allow-deletions", markup=False)
+            say(t("plan_will_ask", what=_mass(mass)))
         return
     confirm_deletions(plan, allow_deletions)
     syncer.apply(engine, plan)
@@ -155,8 +191,7 @@ def _print_plan_rows(plan: Plan, limit: int | None) -> None:
         for line in lines if limit is None else lines[:limit]:
             out.print(line, markup=False, soft_wrap=True)
         if limit is not None and len(lines) > limit:
-            out.print(f"  … and {len(lines) - limit:,} more {name} change(s) (--all lists every one)",
-                      markup=False, soft_wrap=True)
+            out.print(t("plan_more", n=len(lines) - limit, table=name), markup=False, soft_wrap=True)
 
 
 def _planning_database(database: str | None) -> Engine | None:
@@ -172,9 +207,7 @@ def _planning_database(database: str | None) -> Engine | None:
     if current is None:
         return None
     if not current:
-        err.print("the database has an older schema: 'netmon sync' migrates it first; no plan without that",
-                  markup=False)
-        raise typer.Exit(1)
+        raise fail(t("plan_old_schema"))
     return engine
 
 
@@ -185,67 +218,86 @@ def confirm_deletions(plan: Plan, allowed: bool) -> None:
     if not mass or allowed:
         return
     for m in mass:
-        err.print(f"{m}", markup=False)
+        say(_mass(m))
     if sys.stdin.isatty():
-        answer = typer.prompt("Type yes to delete them", default="no", show_default=False)
-        if answer.strip().lower() == "yes":
+        answer = typer.prompt(t("type_yes"), default="no", show_default=False)
+        if answer.strip().lower() in ("yes", "có", "co"):
             return
-    err.print("refused: nothing was changed (re-run with --allow-deletions if this is what you want; "
-              "'netmon sync --plan' lists the rows)", markup=False)
-    raise typer.Exit(1)
+    raise fail(t("deletion_refused"))
+
+
+def _mass(m: Any) -> str:
+    what = t("every_row") if m.remove == m.existing else t("share_of_rows", share=m.remove / m.existing)
+    return t("mass_deletion", table=m.table, remove=m.remove, existing=m.existing, what=what)
 
 
 def _row_key(row: dict[str, Any]) -> Any:
     return row.get("id", row.get("code", row.get("name")))
 
 
+STAT_COLUMNS = (Column("what", "what"), Column("count", "count", cell=lambda n: f"{n:,}"))
+
+
 @inventory_app.command("stats")
 def inventory_stats(
     path: PathArg = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object {what: count}.")] = False,
+    fmt: FormatOpt = Format.TABLE,
 ) -> None:
     """Counts of sites, devices, links, base stations, districts, communes."""
     counts = load_or_exit(path).counts()
     if as_json:
         sys.stdout.write(json.dumps(counts) + "\n")  # plain: rich would wrap it at the console width
         return
-    table = Table("what", "count")
-    for key, value in counts.items():
-        table.add_row(key, f"{value:,}")
-    out.print(table)
+    emit([{"what": k, "count": v} for k, v in counts.items()], STAT_COLUMNS, fmt)
+
+
+SITE_COLUMNS = (
+    Column("site", "site"), Column("name", "name"), Column("kind", "kind"), Column("level", "level"),
+    Column("district_code", "district", table=False), Column("district", "district"), Column("router", "router"),
+    Column("mgmt", "mgmt"), Column("uplink", "uplink"),
+)
 
 
 @inventory_app.command("list")
 def inventory_list(
     path: PathArg = None,
     district: Annotated[str | None, typer.Option(help="District GSO code or (part of) its name.")] = None,
-    kind: Annotated[str | None, typer.Option(help="party or state.")] = None,
-    level: Annotated[str | None, typer.Option(help="province, district or commune.")] = None,
+    kind: Annotated[SiteKind | None, typer.Option(help="party or state.")] = None,
+    level: Annotated[Level | None, typer.Option(help="province, district or commune.")] = None,
+    fmt: FormatOpt = Format.TABLE,
 ) -> None:
     """List the agency sites with their router and uplink."""
     inv = load_or_exit(path)
     codes = district_codes(inventory_districts(inv), district) if district else None
     routers = {d.site: d for d in inv.devices.values()}
-    table = Table("site", "name", "kind", "level", "district", "router", "mgmt", "uplink")
-    shown = 0
+    rows = []
     for site in inv.sites.values():
         if codes is not None and site.district not in codes:
             continue
-        if (kind and site.kind.value != kind) or (level and site.level.value != level):
+        if (kind and site.kind is not kind) or (level and site.level is not level):
             continue
         router = routers.get(site.id)
-        dname = inv.districts[site.district].name if site.district else "—"
-        table.add_row(site.id, site.name, site.kind.value, site.level.value, dname,
-                      router.id if router else "—", str(router.mgmt) if router else "—", site.uplink or "—")
-        shown += 1
-    out.print(table)
-    out.print(f"{shown} site(s)")
+        rows.append({
+            "site": site.id, "name": site.name, "kind": site.kind.value, "level": site.level.value,
+            "district_code": site.district, "district": inv.districts[site.district].name if site.district else None,
+            "router": router.id if router else None, "mgmt": str(router.mgmt) if router else None,
+            "uplink": site.uplink,
+        })
+    emit(rows, SITE_COLUMNS, fmt, footer=[t("sites_shown", n=len(rows))])
+
+
+class ExportFormat(StrEnum):
+    JSON = "json"
+    CSV = "csv"
 
 
 @inventory_app.command("export")
 def inventory_export(
     path: PathArg = None,
-    fmt: Annotated[str, typer.Option("--format", help="csv (sites) or json (everything).")] = "json",
+    fmt: Annotated[ExportFormat, typer.Option("--format", case_sensitive=False,
+                                              help="json (everything) or csv (one row per site; UTF-8 with BOM)."
+                                              )] = ExportFormat.JSON,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
     ] = None,
@@ -254,12 +306,10 @@ def inventory_export(
     from netmon.inventory.export import to_csv, to_json
 
     inv = load_or_exit(path)
-    if fmt not in ("csv", "json"):
-        err.print("--format must be csv or json")
-        raise typer.Exit(2)
-    text = to_json(inv) if fmt == "json" else to_csv(inv)
+    text = to_json(inv) if fmt is ExportFormat.JSON else to_csv(inv)
     if output:
-        output.write_text(text, encoding="utf-8")
+        output.write_text(text, encoding="utf-8")  # an unwritable path: one line (the error path), exit 1
+        say(t("export_written", path=output))
     else:
         sys.stdout.write(text)
 
@@ -276,10 +326,8 @@ def inventory_generate(
     """Write the sample Trà Vinh province (real units, illustrative devices) as YAML."""
     from netmon.inventory.sample import write_sample
 
-    if out_dir.is_dir() and not force and any(p.suffix in (".yaml", ".yml") for p in out_dir.iterdir()):
-        err.print(f"{out_dir} already holds inventory files (your inventory?): nothing was written; choose "
-                  "another --out, or --force to overwrite them with the sample", markup=False)
-        raise typer.Exit(1)
+    if out_dir.is_dir() and not force and any(p.suffix.lower() in (".yaml", ".yml") for p in out_dir.iterdir()):
+        raise fail(t("generate_refused", path=out_dir))
     out_dir.mkdir(parents=True, exist_ok=True)
     counts: dict[str, Any] = write_sample(out_dir, scale=scale)
-    out.print(f"wrote {out_dir}: {counts}", markup=False, soft_wrap=True)
+    out.print(t("generate_wrote", path=out_dir, counts=counts), markup=False, soft_wrap=True)

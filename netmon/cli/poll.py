@@ -9,7 +9,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from netmon.cli.common import PathArg, district_codes, err, inventory_districts, load_or_exit, out
+from netmon.cli.common import PathArg, close_ids, district_codes, fail, inventory_districts, load_or_exit, out
+from netmon.lang import t
 
 
 def poll(
@@ -21,30 +22,33 @@ def poll(
 ) -> None:
     """Poll devices now over SNMP and print what they answered."""
     import asyncio
+    import dataclasses
 
     from netmon.collect.oids import DEVICE_SPEC
     from netmon.collect.snmp import SnmpPoller
     from netmon.collect.target import targets_from_inventory
     from netmon.health.interpret import interpret
-    from netmon.secrets import SecretError
 
     inv = load_or_exit(path)
-    try:
-        targets = targets_from_inventory(inv)
-    except SecretError as exc:
-        err.print(f"poll: {exc}", markup=False)
-        raise typer.Exit(1) from None
+    # Which devices first (an unknown id is a usage error), then the secrets of those alone: polling a v2c
+    # router needs no SNMPv3 key. A secret that is missing fails the command through the one error path.
+    wanted = {*inv.devices, *inv.base_stations}
     if device:
-        unknown = set(device) - {t.device_id for t in targets}
+        unknown = sorted(set(device) - wanted)
         if unknown:
-            err.print(f"poll: unknown device(s): {', '.join(sorted(unknown))}", markup=False)
-            raise typer.Exit(2)
-        targets = [t for t in targets if t.device_id in set(device)]
+            raise fail(t("poll_unknown", ids=", ".join(unknown), hint=close_ids(unknown[0], sorted(wanted))), 2)
+        no_address = sorted(d for d in device if d in inv.base_stations and inv.base_stations[d].mgmt is None)
+        if no_address:
+            raise fail(t("poll_no_address", ids=", ".join(no_address)), 2)
+        wanted = set(device)
     if district:
         codes = district_codes(inventory_districts(inv), district)
         in_district = {d.id for d in inv.devices.values() if inv.sites[d.site].district in codes}
         in_district |= {b.id for b in inv.base_stations.values() if b.district in codes}
-        targets = [t for t in targets if t.device_id in in_district]
+        wanted &= in_district
+    chosen = dataclasses.replace(inv, devices={k: v for k, v in inv.devices.items() if k in wanted},
+                                 base_stations={k: v for k, v in inv.base_stations.items() if k in wanted})
+    targets = targets_from_inventory(chosen)
 
     async def run() -> list[Any]:
         async with SnmpPoller() as poller:
@@ -70,10 +74,10 @@ def poll(
     if as_json:
         sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
     else:
-        table = Table("device", "reachable", "sysUpTime", "interfaces (up/total)", "error")
+        table = Table(t("col_device"), t("col_reachable"), "sysUpTime", t("col_interfaces_up"), t("col_error"))
         for obs in results:
             up = sum(1 for i in obs.interfaces.values() if i.oper_status == 1)
-            table.add_row(obs.device_id, "yes" if obs.ok else "[red]no[/]",
+            table.add_row(obs.device_id, t("yes") if obs.ok else f"[red]{t('no')}[/]",
                           str(obs.uptime_ticks or "—"), f"{up}/{len(obs.interfaces)}", obs.error or "")
         out.print(table)
     if results and not any(o.ok for o in results):

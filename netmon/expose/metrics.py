@@ -187,8 +187,10 @@ _KIND_UP: Final = {(kind, up): (kind, up) for kind in ("router", "bts") for up i
 class MonitorCollector(Collector):
     """Everything netmon knows, as Prometheus families, built per scrape."""
 
-    def __init__(self, monitor: MonitorView) -> None:
+    def __init__(self, monitor: MonitorView, extra: Sequence[Callable[[], list[Family]]] = ()) -> None:
         self.m = monitor
+        self.extra = tuple(extra)
+        """More families, each call's anew (the Alertmanager webhook's counters)."""
         static = self._static_families()
         self._info: list[Metric] = [f.metric() for f in static]
         self._static_text = "".join(f.text({}, {}, {}) for f in static).encode()
@@ -228,7 +230,8 @@ class MonitorCollector(Collector):
         """Every family but the static ones; ``fresh``: build everything anew (for collect()), else reuse
         the text of series whose inputs have not changed since the last render."""
         m = self.m
-        return [*self._health(m, fresh), *self._devices(m, fresh), *self._poller(m)]
+        return [*self._health(m, fresh), *self._devices(m, fresh), *self._poller(m),
+                *(f for families in self.extra for f in families())]
 
     # ------------------------------------------------------------------------------------------ groups
     def _router_rows(self, dev: str, obs: DeviceObs, _rates: RateResult | None) -> GroupRows:

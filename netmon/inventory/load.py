@@ -21,6 +21,7 @@ from netmon.gcpause import gc_paused
 from netmon.inventory import schema as s
 from netmon.inventory.model import Inventory, Origin, render_loc
 from netmon.inventory.problems import InventoryError, Problem
+from netmon.inventory.text import invisible
 from netmon.inventory.validate import cross_check
 from netmon.inventory.yamlsrc import Source, inventory_files, read_yaml
 
@@ -94,13 +95,7 @@ def _load(root: Path) -> Inventory:
         for model, origin in records[section]:
             key = getattr(model, key_field)
             if key in keyed[section]:
-                first = origins[(section, key)]
-                ffile, fline, _ = first.at()
-                dup_file, line, col = origin.at(key_field)
-                problems.append(
-                    Problem(dup_file, line, col, origin.field(key_field),
-                            f"duplicate {key_field} {key!r} (first in {ffile}:{fline})")
-                )
+                problems.append(_duplicate(key_field, key, origins[(section, key)], origin))
                 continue
             keyed[section][key] = model
             origins[(section, key)] = origin
@@ -122,6 +117,24 @@ def _load(root: Path) -> Inventory:
     if problems:
         raise InventoryError(problems)
     return inventory
+
+
+def _duplicate(key_field: str, key: str, first: Origin, again: Origin) -> Problem:
+    """The problem of a key written twice, at the copy most likely the mistake: within a file, the later one;
+    across files, the one in the file changed last (the file just added or edited — not the one that has held
+    the record for years), the later file in name order when they are as old."""
+    blamed, other = again, first
+    if first.source.file != again.source.file and first.source.mtime > again.source.mtime:
+        blamed, other = first, again
+    file, line, col = blamed.at(key_field)
+    ofile, oline, _ = other.at(key_field)
+    if ofile == file:
+        where = f"first at line {oline}"
+    elif other.source.mtime < blamed.source.mtime:
+        where = f"already in {ofile}:{oline}, an older file"
+    else:
+        where = f"first in {ofile}:{oline}"
+    return Problem(file, line, col, blamed.field(key_field), f"duplicate {key_field} {key!r} ({where})")
 
 
 def _display(file: Path, base: Path) -> str:
@@ -198,10 +211,25 @@ def _problem(src: Source, base: tuple[int | str, ...], model: type[BaseModel], e
     if kind == "missing":
         message = "required field is missing"
     elif kind == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") == s.ID_PATTERN:
-        message = "must be a lower-case id: letters a-z, digits, '.', '_', '-' (at most 64)"
+        value = _value_at(src.data, loc)
+        message = ("must be a lower-case id: letters a-z, digits, '.', '_', '-' (at most 64)"
+                   + (invisible(value) if isinstance(value, str) else ""))
+    elif kind == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") == s.GSO_PATTERN:
+        message = "must be a GSO code of 2 to 5 digits (e.g. 848 for Huyện Cầu Ngang), not a name"
+    elif kind == "finite_number":
+        message = "must be a finite number (.nan and .inf are not numbers here)"
     else:
         message = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
     return Problem(src.file, line, col, render_loc(loc), message)
+
+
+def _value_at(data: Any, loc: tuple[int | str, ...]) -> Any:
+    for part in loc:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
 
 
 def _did_you_mean(word: str, choices: Iterable[str]) -> str:

@@ -14,7 +14,17 @@ from datetime import datetime, time
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from netmon.inventory.text import known_zone
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 Id = Annotated[str, Field(pattern=ID_PATTERN, description="lower-case slug: a-z 0-9 . _ -")]
@@ -25,9 +35,8 @@ def _code_as_text(value: Any) -> Any:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-GsoCode = Annotated[
-    str, BeforeValidator(_code_as_text), Field(pattern=r"^[0-9]{2,5}$", description="official GSO code")
-]
+GSO_PATTERN = r"^[0-9]{2,5}$"
+GsoCode = Annotated[str, BeforeValidator(_code_as_text), Field(pattern=GSO_PATTERN, description="official GSO code")]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
 
@@ -37,7 +46,9 @@ SECRET_REF = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:/\S+)$")
 class Model(BaseModel):
     """Base of every inventory record: strict keys, immutable once loaded."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, allow_inf_nan=False)
+    """``allow_inf_nan=False``: YAML's ``.nan`` and ``.inf`` are numbers to a parser, never a coordinate or a
+    bandwidth (``.nan`` passed every range check and came out as "should be ≤ 90")."""
 
 
 class Located(Model):
@@ -72,12 +83,21 @@ class SecretRef(str):
 
     @classmethod
     def _check(cls, value: str) -> SecretRef:
-        if not SECRET_REF.match(value):
-            # Never echo the value: it may be the literal secret itself.
-            raise ValueError(
-                "literal secrets are not allowed; write a reference: env:VARIABLE or file:/path/to/secret"
-            )
-        return cls(value)
+        if SECRET_REF.match(value):
+            return cls(value)
+        if value.startswith("file:"):  # a reference, mistyped: the path is no secret and is shown
+            path = value[5:]
+            if not path:
+                raise ValueError("file: needs the secret file's absolute path, e.g. file:/run/secrets/snmp")
+            if not path.startswith("/"):
+                raise ValueError(f"file: needs an absolute path: {path!r} is relative (netmon does not guess the "
+                                 f"folder); write file:/…/{path.lstrip('./')}")
+            raise ValueError("file: path must not contain spaces")
+        if value.startswith("env:"):  # the name is not shown: a secret may have been pasted after env:
+            raise ValueError("env: needs a variable name of letters, digits and '_', not starting with a digit "
+                             "(e.g. env:NETMON_SNMP_COMMUNITY)")
+        # Never echo the value: it may be the literal secret itself.
+        raise ValueError("literal secrets are not allowed; write a reference: env:VARIABLE or file:/path/to/secret")
 
 
 # ------------------------------------------------------------ administrative units
@@ -214,6 +234,20 @@ class InterfaceRole(StrEnum):
     LAN = "lan"
 
 
+MAX_BANDWIDTH_MBPS = 400_000
+"""400 Gbit/s, the fastest Ethernet in use: a contracted bandwidth above it is a unit mistake (kbit/s, bit/s)."""
+
+
+def _plausible_bandwidth(value: float | None) -> float | None:
+    if value is not None and value > MAX_BANDWIDTH_MBPS:
+        raise ValueError(f"{value:g} Mbit/s is not a real circuit (at most {MAX_BANDWIDTH_MBPS:,} = 400 Gbit/s): "
+                         "bandwidth_mbps is in Mbit/s, not kbit/s or bit/s")
+    return value
+
+
+Bandwidth = Annotated[float | None, Field(gt=0), AfterValidator(_plausible_bandwidth)]
+
+
 class WatchedInterface(Model):
     """An interface whose state is a service: usually the uplink circuit of a site."""
 
@@ -221,7 +255,7 @@ class WatchedInterface(Model):
     role: InterfaceRole = InterfaceRole.UPLINK
     circuit: str | None = Field(None, description="provider circuit id")
     provider: str | None = None
-    bandwidth_mbps: float | None = Field(None, gt=0, description="contracted bandwidth")
+    bandwidth_mbps: Bandwidth = Field(None, description="contracted bandwidth (Mbit/s)")
 
 
 class DeviceRole(StrEnum):
@@ -294,7 +328,7 @@ class Link(Model):
     b: LinkEnd
     circuit: str | None = None
     provider: str | None = None
-    bandwidth_mbps: float | None = Field(None, gt=0)
+    bandwidth_mbps: Bandwidth = None
 
 
 # -------------------------------------------------------------- base stations
@@ -430,16 +464,7 @@ class Recurrence(Model):
     duration_minutes: int = Field(gt=0, le=7 * 24 * 60)
     timezone: str = "Asia/Ho_Chi_Minh"
 
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
+    _known_zone = field_validator("timezone")(known_zone)
 
 
 class Maintenance(Model):

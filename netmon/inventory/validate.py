@@ -1,15 +1,17 @@
-"""Checks that span records and files: references, duplicates, cycles, geography.
+"""Checks that span records and files: references, duplicates, cycles, geography, the links against the
+devices and the uplink tree; and the advice ``netmon validate`` prints as warnings.
 
-Pure functions over a loaded :class:`~netmon.inventory.load.Inventory`; each
+Pure functions over a loaded :class:`~netmon.inventory.load.Inventory` (the environment is passed in); each
 problem points at the field that holds the bad value.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from netmon.inventory.problems import Problem
+from netmon.inventory.text import invisible, same_name
 
 if TYPE_CHECKING:
     from netmon.inventory.model import Inventory, Origin
@@ -26,6 +28,10 @@ def cross_check(inv: Inventory) -> list[Problem]:
         *_maintenance(inv),
         *_addresses(inv),
         *_cycles(inv),
+        *_names(inv),
+        *_sites_without_device(inv),
+        *_link_ends(inv),
+        *_uplinks_against_links(inv),
     ]
 
 
@@ -92,28 +98,33 @@ def _sites(inv: Inventory) -> Iterator[Problem]:
             if site.uplink == sid:
                 yield _at(origin, ("uplink",), "a site cannot be its own uplink")
             elif not inv.known("sites", site.uplink):
-                message = f"unknown site {site.uplink!r}" + _suggest(site.uplink, inv.sites)
-                yield _at(origin, ("uplink",), message)
+                yield _at(origin, ("uplink",), _unknown("site", site.uplink, inv.sites))
         if not inv.province.bbox.contains(site.lat, site.lon):
             yield _at(origin, ("lat",), _outside(site.lat, site.lon, inv))
 
 
-def _suggest(word: str, choices: object) -> str:
+def _suggest(word: str, choices: object, cutoff: float = 0.8) -> str:
     import difflib
 
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.8)  # type: ignore[call-overload]
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=cutoff)  # type: ignore[call-overload]
     return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _unknown(kind: str, ref: str, choices: object, cutoff: float = 0.8) -> str:
+    """``unknown site 'x'; did you mean 'y'?`` — naming an invisible character the reference hides (a pasted
+    zero-width space makes ``so-tttt`` and ``so-tttt\u200b`` look the same)."""
+    return f"unknown {kind} {ref!r}" + (invisible(ref) or _suggest(ref, choices, cutoff))
 
 
 def _devices(inv: Inventory) -> Iterator[Problem]:
     for did, dev in inv.devices.items():
         origin = inv.origins[("devices", did)]
         if not inv.known("sites", dev.site):
-            yield _at(origin, ("site",), f"unknown site {dev.site!r}" + _suggest(dev.site, inv.sites))
+            yield _at(origin, ("site",), _unknown("site", dev.site, inv.sites))
         if not inv.known("snmp_profiles", dev.snmp_profile):
-            yield _at(origin, ("snmp_profile",), f"unknown SNMP profile {dev.snmp_profile!r}")
+            yield _at(origin, ("snmp_profile",), _unknown("SNMP profile", dev.snmp_profile, inv.snmp_profiles, 0.6))
         if dev.ssh_profile is not None and not inv.known("ssh_profiles", dev.ssh_profile):
-            yield _at(origin, ("ssh_profile",), f"unknown SSH profile {dev.ssh_profile!r}")
+            yield _at(origin, ("ssh_profile",), _unknown("SSH profile", dev.ssh_profile, inv.ssh_profiles, 0.6))
 
 
 def _links(inv: Inventory) -> Iterator[Problem]:
@@ -122,8 +133,7 @@ def _links(inv: Inventory) -> Iterator[Problem]:
         for end in ("a", "b"):
             device = getattr(link, end).device
             if not inv.known("devices", device):
-                message = f"unknown device {device!r}" + _suggest(device, inv.devices)
-                yield _at(origin, (end, "device"), message)
+                yield _at(origin, (end, "device"), _unknown("device", device, inv.devices))
         if link.a == link.b:
             yield _at(origin, ("b",), "both ends are the same interface")
 
@@ -133,7 +143,7 @@ def _base_stations(inv: Inventory) -> Iterator[Problem]:
         origin = inv.origins[("base_stations", bid)]
         yield from _unit_refs(inv, origin, bts.district, bts.commune)
         if bts.snmp_profile is not None and not inv.known("snmp_profiles", bts.snmp_profile):
-            yield _at(origin, ("snmp_profile",), f"unknown SNMP profile {bts.snmp_profile!r}")
+            yield _at(origin, ("snmp_profile",), _unknown("SNMP profile", bts.snmp_profile, inv.snmp_profiles, 0.6))
         if not inv.province.bbox.contains(bts.lat, bts.lon):
             yield _at(origin, ("lat",), _outside(bts.lat, bts.lon, inv))
 
@@ -145,7 +155,7 @@ def _maintenance(inv: Inventory) -> Iterator[Problem]:
             for i, ref in enumerate(getattr(window, field_name)):
                 if not inv.known(field_name, ref):
                     kind = field_name.removesuffix("s").replace("_", " ")
-                    yield _at(origin, (field_name, i), f"unknown {kind} {ref!r}")
+                    yield _at(origin, (field_name, i), _unknown(kind, ref, getattr(inv, field_name)))
 
 
 def _addresses(inv: Inventory) -> Iterator[Problem]:
@@ -190,3 +200,153 @@ def _cycles(inv: Inventory) -> Iterator[Problem]:
             )
         for sid in path:
             state[sid] = 2
+
+
+def _where(inv: Inventory, section: str, key: str, *fields: int | str) -> str:
+    file, line, _ = inv.origins[(section, key)].at(*fields)
+    return f"{file}:{line}"
+
+
+def _names(inv: Inventory) -> Iterator[Problem]:
+    """Two records of one agency or unit: names equal once Unicode is normalised (NFC: a Vietnamese letter typed
+    as a base letter + combining marks is the same letter), case and spacing aside — sites within one district
+    (``UBND Phường 1`` exists in two districts), districts within the province, communes within a district."""
+    first: dict[tuple[str | None, str], str] = {}
+    for sid, site in inv.sites.items():
+        key = (site.district, same_name(site.name))
+        if key in first:
+            other = first[key]
+            where = inv.districts[site.district].name if site.district in inv.districts else "the province"
+            yield _at(inv.origins[("sites", sid)], ("name",),
+                      f"the same name as site {other!r} ({_where(inv, 'sites', other, 'name')}) in {where}: one "
+                      "agency written twice? (names are compared after Unicode NFC normalisation)")
+        else:
+            first[key] = sid
+    origin = inv.origins[("province", inv.province.code)]
+    seen: dict[str, int] = {}
+    for di, district in enumerate(inv.province.districts):
+        name = same_name(district.name)
+        if name in seen:
+            line = origin.at("districts", seen[name], "name")[1]
+            yield _at(origin, ("districts", di, "name"), f"the same name as the district at line {line} "
+                      "(names are compared after Unicode NFC normalisation)")
+        seen.setdefault(name, di)
+        communes: dict[str, int] = {}
+        for ci, commune in enumerate(district.communes):
+            cname = same_name(commune.name)
+            if cname in communes:
+                line = origin.at("districts", di, "communes", communes[cname], "name")[1]
+                yield _at(origin, ("districts", di, "communes", ci, "name"),
+                          f"the same name as the commune at line {line} in {district.name} "
+                          "(names are compared after Unicode NFC normalisation)")
+            communes.setdefault(cname, ci)
+
+
+def _sites_without_device(inv: Inventory) -> Iterator[Problem]:
+    """A site no device stands at is never watched, and availability would show it always up."""
+    if inv.incomplete or any(section == "devices" for section, _ in inv.broken):
+        return  # a device may be in what could not be read
+    with_device = {d.site for d in inv.devices.values()}
+    for sid in inv.sites:
+        if sid not in with_device:
+            yield _at(inv.origins[("sites", sid)], ("id",),
+                      f"no device at site {sid!r}: netmon cannot watch it, and availability would count it as "
+                      f"always up; add its router under 'devices:' (site: {sid}), or remove the site")
+
+
+def _link_ends(inv: Inventory) -> Iterator[Problem]:
+    """A link end must be an interface its device lists (when it lists any), and a link is written once."""
+    seen: dict[frozenset[tuple[str, str]], str] = {}
+    for lid, link in inv.links.items():
+        origin = inv.origins[("links", lid)]
+        for end in ("a", "b"):
+            e = getattr(link, end)
+            dev = inv.devices.get(e.device)
+            names = [i.name for i in dev.interfaces] if dev else []
+            if names and e.interface not in names:
+                hint = invisible(e.interface) or _suggest(e.interface, names, 0.6)
+                yield _at(origin, (end, "interface"),
+                          f"{e.device} does not list interface {e.interface!r} "
+                          f"({_where(inv, 'devices', e.device, 'interfaces')}: {', '.join(names)}){hint}")
+        pair = frozenset({(link.a.device, link.a.interface), (link.b.device, link.b.interface)})
+        if pair in seen:
+            other = seen[pair]
+            yield _at(origin, ("id",), f"the same link as {other!r} ({_where(inv, 'links', other)}): both join "
+                      f"{link.a.device} {link.a.interface} and {link.b.device} {link.b.interface}; keep one")
+        else:
+            seen[pair] = lid
+
+
+def _uplinks_against_links(inv: Inventory) -> Iterator[Problem]:
+    """A site's links and its uplink must tell the same story: a site whose links join it to other sites — none
+    of them its uplink, none a site below it — has the wrong uplink (or the links are wrong). Outage suppression
+    follows the uplinks; LinkDown follows the links."""
+    site_of = {d.id: d.site for d in inv.devices.values()}
+    neighbours: dict[str, dict[str, str]] = {}  # site → {neighbouring site: the link joining them}
+    for lid, link in inv.links.items():
+        a, b = site_of.get(link.a.device), site_of.get(link.b.device)
+        if a and b and a != b:
+            neighbours.setdefault(a, {}).setdefault(b, lid)
+            neighbours.setdefault(b, {}).setdefault(a, lid)
+    for sid, site in inv.sites.items():
+        if site.uplink is None or site.uplink not in inv.sites:
+            continue
+        joined = neighbours.get(sid, {})
+        above = {other: lid for other, lid in joined.items() if inv.sites.get(other) is None
+                 or inv.sites[other].uplink != sid}
+        if above and site.uplink not in joined:
+            other, lid = next(iter(above.items()))
+            yield _at(inv.origins[("sites", sid)], ("uplink",),
+                      f"uplink is {site.uplink!r} but the links join {sid!r} to {other!r} (link {lid!r}, "
+                      f"{_where(inv, 'links', lid)}), not to it: fix the uplink or the link")
+
+
+# ------------------------------------------------------------------------------ advice (warnings)
+def advice(inv: Inventory, environ: Mapping[str, str]) -> list[Problem]:
+    """What is valid but will not work as meant — ``netmon validate`` prints these as warnings (exit 0):
+    ``env:`` secrets whose variable is not set here, and link monitoring that cannot happen (only ``links:``
+    drives it: LinkDown, LinkFlapping and utilisation come from the links; a device's ``interfaces:`` list
+    feeds bandwidth and traffic metrics only)."""
+    return sorted([*unset_secrets(inv, environ, in_use_only=False), *_link_advice(inv)])
+
+
+def _link_advice(inv: Inventory) -> Iterator[Problem]:
+    if not inv.links and inv.devices:
+        first = next(iter(inv.devices))
+        file, line, col = inv.origins[("devices", first)].at()
+        yield Problem(file, line, col, "links", "the inventory has no links: no link is monitored (LinkDown, "
+                      "LinkFlapping, utilisation come from 'links:' only; a device's 'interfaces:' feed "
+                      "bandwidth metrics); add a 'links:' section")
+        return
+    ends = {(end.device, end.interface) for link in inv.links.values() for end in (link.a, link.b)}
+    for did, dev in inv.devices.items():
+        for i, itf in enumerate(dev.interfaces):
+            if (did, itf.name) not in ends:
+                yield _at(inv.origins[("devices", did)], ("interfaces", i, "name"),
+                          f"watched interface {itf.name!r} is on no link: its state raises no LinkDown "
+                          "(only 'links:' are monitored); add a link with this end, or keep it for its traffic")
+
+
+def unset_secrets(inv: Inventory, environ: Mapping[str, str], *, in_use_only: bool = True,
+                  ssh: bool = True) -> list[Problem]:
+    """Every ``env:NAME`` secret whose variable is not set in ``environ``, at its field — of the profiles a
+    device or base station uses (``in_use_only``: what ``netmon run``/``sync`` refuse; SSH profiles only with
+    ``ssh``, i.e. when backups run), or of every profile."""
+    used_snmp = {d.snmp_profile for d in inv.devices.values()}
+    used_snmp |= {b.snmp_profile for b in inv.base_stations.values() if b.mgmt and b.snmp_profile}
+    used_ssh = {d.ssh_profile for d in inv.devices.values() if d.ssh_profile and ssh}
+    out: list[Problem] = []
+    for section, profiles, used in (("snmp_profiles", inv.snmp_profiles, used_snmp),
+                                    ("ssh_profiles", inv.ssh_profiles, used_ssh)):
+        for name, profile in profiles.items():
+            if in_use_only and name not in used:
+                continue
+            for field_name in ("community", "auth_key", "priv_key", "password", "key_file", "enable_secret"):
+                ref = getattr(profile, field_name, None)
+                if ref is None or not ref.startswith("env:") or ref[4:] in environ:
+                    continue
+                why = ("'netmon run' and 'netmon sync' refuse to start without it" if name in used
+                       else "no device or base station uses this profile yet")
+                out.append(_at(inv.origins[(section, name)], (field_name,),
+                               f"environment variable {ref[4:]} is not set: {why}"))
+    return sorted(out)

@@ -69,6 +69,8 @@ class Source:
     file: str
     data: Any
     text: str
+    mtime: float = field(default=0.0, compare=False)
+    """When the file was last changed: a record in two files is blamed on the newer one."""
     _nodes: list[Node | None] = field(default_factory=list, compare=False, repr=False)
 
     @property
@@ -134,7 +136,8 @@ def _read_yaml(path: Path, display: str) -> tuple[Source | None, list[Problem]]:
         return None, [Problem(display, line, col, "", message)]
 
     try:
-        size = path.stat().st_size
+        stat = path.stat()
+        size = stat.st_size
         if size > MAX_FILE_BYTES:
             return problem(1, 1, f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,} (refused unread)")
         raw = path.read_bytes()
@@ -171,7 +174,7 @@ def _read_yaml(path: Path, display: str) -> tuple[Source | None, list[Problem]]:
         return None, builder.problems
     if data is None:
         return problem(1, 1, "file is empty; remove it or add inventory sections")
-    return Source(display, data, text), []
+    return Source(display, data, text, stat.st_mtime), []
 
 
 class _Refused(Exception):

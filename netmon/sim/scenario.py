@@ -1,4 +1,5 @@
-"""Scripted incidents for the simulated province (``inventory/scenarios/*.yaml``).
+"""Scripted incidents for the simulated province: the scenarios shipped with netmon (``netmon/sim/scenarios/``:
+``demo``, ``province-day``, ``district-outage``, on the sample province's ids) or a file of your own.
 
 A scenario is a list of steps at offsets from the simulator's start::
 
@@ -113,6 +114,23 @@ def timeline(scenario: Scenario) -> list[Event]:
         if step.duration is not None and step.action in UNDO:
             add(step.at + step.duration, UNDO[step.action], step)
     return sorted(events)
+
+
+SHIPPED = Path(__file__).with_name("scenarios")
+"""The scenarios that ship in the package, beside the sample province's generator whose ids they use."""
+
+
+def shipped_scenarios() -> dict[str, Path]:
+    """Name → file of every shipped scenario (``demo`` → ``…/netmon/sim/scenarios/demo.yaml``)."""
+    return {p.stem: p for p in sorted(SHIPPED.glob("*.yaml"))}
+
+
+def scenario_path(text: str) -> Path | None:
+    """The scenario ``text`` names: a file (as given), else a shipped scenario by name; None when neither."""
+    path = Path(text)
+    if path.is_file():
+        return path
+    return shipped_scenarios().get(path.name.removesuffix(".yaml")) if path.parent == Path(".") else None
 
 
 def load_scenario(path: Path, known_devices: set[str] | None = None) -> Scenario:

@@ -8,6 +8,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 
+from netmon.lang import t
+
 __all__ = ["MIGRATIONS", "DatabaseMissing", "Engine", "alembic_config", "database_problem", "make_engine",
            "open_existing", "schema_is_current", "upgrade"]
 
@@ -56,8 +58,7 @@ def open_existing(url: str) -> Engine:
     database that does not exist by itself, at the first query."""
     path = sqlite_path(url)
     if path is not None and not path.is_file():
-        raise DatabaseMissing(f"no database at {path}: check --database or NETMON_DATABASE_URL "
-                              "('netmon sync' or 'netmon run' creates it)")
+        raise DatabaseMissing(t("database_missing", path=path))
     return make_engine(url)
 
 
@@ -100,11 +101,9 @@ def database_problem(exc: BaseException) -> str | None:
     if isinstance(exc, DatabaseMissing):
         return str(exc)
     if isinstance(exc, ArgumentError):
-        return (f"cannot use that database URL ({one_line(exc)}); write sqlite:///path/to/netmon.db or "
-                "postgresql+psycopg://user@host/database")
+        return t("database_url_bad", detail=one_line(exc))
     if isinstance(exc, (SQLAlchemyError, DatabaseUnavailable)):
-        return (f"database unavailable ({one_line(exc)}); check NETMON_DATABASE_URL or --database, that the "
-                "server runs and that its disk has room")
+        return t("database_unavailable", detail=one_line(exc))
     if isinstance(exc, CommandError):
-        return f"cannot migrate the database schema ({one_line(exc)})"
+        return t("database_migrate_failed", detail=one_line(exc))
     return None

@@ -11,11 +11,14 @@ from simulated import SIM_ENV, SimProcess
 
 from netmon.inventory.load import load_inventory
 
+V3_KEYS = ("NETMON_SNMPV3_AUTH_KEY", "NETMON_SNMPV3_PRIV_KEY")
 
-def _poll(sim: SimProcess, *args: str) -> subprocess.CompletedProcess[str]:
+
+def _poll(sim: SimProcess, *args: str, unset: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in {**os.environ, **SIM_ENV}.items() if k not in unset}
     return subprocess.run(
         [sys.executable, "-m", "netmon", "poll", str(sim.inventory), "--once", "--json", *args],
-        capture_output=True, text=True, timeout=120, env={**os.environ, **SIM_ENV}, check=False,
+        capture_output=True, text=True, timeout=120, env=env, check=False,
     )
 
 
@@ -51,3 +54,19 @@ def test_poll_reports_an_unreachable_device_without_failing_the_others(simulator
 def test_unknown_device_is_a_clear_error(simulator: SimProcess) -> None:
     result = _poll(simulator, "--device", "rt-khong-co")
     assert result.returncode == 2 and "unknown device(s): rt-khong-co" in result.stderr
+
+
+def test_unknown_device_is_named_before_any_secret_is_needed(simulator: SimProcess) -> None:
+    result = _poll(simulator, "--device", "nope", unset=V3_KEYS)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == ["unknown device(s): nope"], result.stderr
+
+
+def test_a_v2c_device_is_polled_without_the_snmpv3_keys(simulator: SimProcess) -> None:
+    inv = load_inventory(simulator.inventory)
+    station = next(b.id for b in inv.base_stations.values() if b.mgmt and b.snmp_profile == "snmp-v2c-bts")
+    result = _poll(simulator, "--device", station, unset=V3_KEYS)
+    assert result.returncode == 0, result.stderr
+    assert [(r["id"], r["reachable"]) for r in json.loads(result.stdout)] == [(station, True)]
+    v3 = _poll(simulator, "--device", "rt-ubnd-huyen-cau-ngang", unset=V3_KEYS)  # the key it does need: one line
+    assert v3.returncode == 1 and len(v3.stderr.splitlines()) == 1 and "NETMON_SNMPV3_AUTH_KEY" in v3.stderr

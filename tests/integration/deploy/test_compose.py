@@ -142,7 +142,7 @@ def test_every_mounted_file_exists_in_the_repo(raw: dict[str, Any]) -> None:
     for path in ("deploy/prometheus/prometheus.yml", "deploy/alertmanager/alertmanager.yml",
                  "deploy/alertmanager/entrypoint.sh", "deploy/grafana/provisioning/datasources/netmon.yml",
                  "deploy/grafana/provisioning/dashboards/netmon.yml", "dashboards/noc-overview.json",
-                 "inventory/scenarios/province-day.yaml"):
+                 "netmon/sim/scenarios/province-day.yaml"):  # `--scenario province-day`: shipped in the package
         assert (ROOT / path).is_file(), path
 
 
@@ -198,6 +198,37 @@ def test_names_the_other_deploy_files_rely_on(raw: dict[str, Any]) -> None:
     assert _environment(am)["TELEGRAM_BOT_TOKEN_FILE"] == "/run/secrets/telegram_bot_token"
     assert "/run/secrets/smtp_password" in (ROOT / "deploy/alertmanager/alertmanager.yml").read_text("utf-8")
     assert "./deploy/prometheus:/etc/prometheus:ro" in raw["services"]["prometheus"]["volumes"]
+
+
+def _env_references(inventory: Path) -> dict[str, str]:
+    """``env:NAME`` secret references of an inventory's profiles: NAME → where (``ssh_profiles.ssh-noc.password``)."""
+    from netmon.inventory.load import load_inventory
+
+    inv = load_inventory(inventory)
+    refs = {}
+    for section, profiles in (("snmp_profiles", inv.snmp_profiles), ("ssh_profiles", inv.ssh_profiles)):
+        for name, profile in profiles.items():
+            for field, value in profile.model_dump().items():
+                if isinstance(value, str) and value.startswith("env:"):
+                    refs[value[4:]] = f"{section}.{name}.{field}"
+    return refs
+
+
+def test_compose_environment_covers_every_env_reference_of_the_sample_inventory(resolved: dict[str, Any]) -> None:
+    """The image runs the sample inventory (mounted over by the real one): every env: secret its profiles name is
+    set in netmon's environment, as compose resolves it (a missing NETMON_SSH_PASSWORD failed every scheduled
+    backup), and in .env.example; the simulator (--profile demo) answers to the same SNMP credentials."""
+    refs = _env_references(ROOT / "inventory")
+    assert {"NETMON_SNMP_COMMUNITY", "NETMON_BTS_COMMUNITY", "NETMON_SNMPV3_AUTH_KEY", "NETMON_SNMPV3_PRIV_KEY",
+            "NETMON_SSH_PASSWORD"} <= set(refs)
+    netmon = _environment(resolved["services"]["netmon"])
+    missing = {name: where for name, where in refs.items() if not netmon.get(name)}
+    assert not missing, f"netmon's compose environment lacks {missing}"
+    simulator = _environment(resolved["services"]["simulator"])
+    assert not [n for n, where in refs.items() if where.startswith("snmp_profiles") and not simulator.get(n)]
+    declared = {line.split("=", 1)[0] for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
+                if line and not line.startswith("#") and "=" in line}
+    assert set(refs) <= declared, f"missing from .env.example: {sorted(set(refs) - declared)}"
 
 
 def test_dockerfile() -> None:

@@ -11,6 +11,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from mini import MINI_SECRETS
 from sqlalchemy import Engine, inspect, select, text, update
 from sqlmodel import SQLModel
 from typer.testing import CliRunner
@@ -51,7 +52,7 @@ def _no_settings_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _sync_cli(inventory: Path, db_url: str, *extra: str) -> Any:
-    return CliRunner().invoke(app, ["sync", str(inventory), "--database", db_url, *extra])
+    return CliRunner(env=MINI_SECRETS).invoke(app, ["sync", str(inventory), "--database", db_url, *extra])
 
 
 def _edit(path: Path, old: str, new: str) -> None:

@@ -218,9 +218,14 @@ def test_grafana_required_fields(path: Path) -> None:
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
 def test_every_panel_has_a_vietnamese_title_the_provisioned_datasource_and_a_unit(path: Path) -> None:
-    uids = _datasource_uids()
-    assert uids == {"netmon-prometheus"}
-    for p in _panels(_load(path)):
+    assert _datasource_uids() == {"netmon-prometheus"}
+    d = _load(path)
+    (var,) = [v for v in d["templating"]["list"] if v["type"] == "datasource"]
+    # Grafana's convention: every reference is the ${datasource} variable, which offers any Prometheus and
+    # defaults to the provisioned one (the dashboard imports into any Grafana).
+    assert (var["name"], var["query"], var["current"]["value"]) == ("datasource", "prometheus", "netmon-prometheus")
+    uids = {"${datasource}"}
+    for p in _panels(d):
         assert p.get("title") and _vietnamese(p["title"]), f"{path.name}: title {p.get('title')!r}"
         if p["type"] == "row":
             continue
@@ -247,11 +252,13 @@ def test_variables_are_defined_used_and_on_the_datasource(path: Path) -> None:
     d = _load(path)
     variables = d.get("templating", {}).get("list", [])
     names = {v["name"] for v in variables}
-    uids = _datasource_uids()
     for v in variables:
-        assert v["datasource"]["uid"] in uids and v.get("label") and _vietnamese(v["label"]), v["name"]
+        assert v.get("label") and _vietnamese(v["label"]), v["name"]
+        if v["type"] != "datasource":
+            assert v["datasource"]["uid"] == "${datasource}", v["name"]
     text = json.dumps([t["expr"] for p in _panels(d) for t in p.get("targets", [])]
-                      + [v["query"] for v in variables] + [d["title"]], ensure_ascii=False)
+                      + [v["query"] for v in variables] + [d["title"]]
+                      + [p["datasource"]["uid"] for p in _panels(d) if p.get("datasource")], ensure_ascii=False)
     used = set(re.findall(r"\$\{?(\w+)", text))
     assert used - MACROS <= names, f"undefined: {used - MACROS - names}"
     assert names <= used, f"unused: {names - used}"

@@ -123,8 +123,9 @@ BAD: dict[str, Bad] = {
          "must be a lower-case id: letters a-z, digits, '.', '_', '-' (at most 64)"],
         edits=[("sites.yaml", "  - id: huyen-uy-tieu-can", "  - id: Huyen-Uy")],
     ),
-    "duplicate_id_across_files_points_at_the_first": Bad(
-        ["inv/sites2.yaml:2:9: sites[0].id: duplicate id 'ubnd-cau-ngang' (first in inv/sites.yaml:10)"],
+    "duplicate_id_across_files_blames_the_file_just_added": Bad(
+        ["inv/sites2.yaml:2:9: sites[0].id: duplicate id 'ubnd-cau-ngang' (already in inv/sites.yaml:10, "
+         "an older file)"],
         writes={"sites2.yaml": "sites:\n  - id: ubnd-cau-ngang\n    name: UBND Huyện Cầu Ngang (cũ)\n"
                 "    kind: state\n    level: district\n    district: 848\n    lat: 9.78\n    lon: 106.45\n"},
     ),
@@ -143,8 +144,12 @@ BAD: dict[str, Bad] = {
         edits=[("devices.yaml", "mgmt: 127.10.2.1", "mgmt: 127.10.2.300")],
     ),
     "unknown_site_suggests_the_closest": Bad(
+        # and the site it meant is now without a device: a real second problem
         ["inv/devices.yaml:30:11: devices[3].site: unknown site 'ubnd-my-long-bc'; "
-         "did you mean 'ubnd-my-long-bac'?"],
+         "did you mean 'ubnd-my-long-bac'?",
+         "inv/sites.yaml:27:9: sites[3].id: no device at site 'ubnd-my-long-bac': netmon cannot watch it, and "
+         "availability would count it as always up; add its router under 'devices:' (site: ubnd-my-long-bac), "
+         "or remove the site"],
         edits=[("devices.yaml", "site: ubnd-my-long-bac", "site: ubnd-my-long-bc")],
     ),
     "unknown_device_at_a_link_end": Bad(
@@ -157,7 +162,7 @@ BAD: dict[str, Bad] = {
         edits=[("devices.yaml", "    snmp_profile: v3-core", "    snmp_profile: v3")],
     ),
     "unknown_ssh_profile": Bad(
-        ["inv/devices.yaml:9:18: devices[0].ssh_profile: unknown SSH profile 'ssh'"],
+        ["inv/devices.yaml:9:18: devices[0].ssh_profile: unknown SSH profile 'ssh'; did you mean 'ssh-ops'?"],
         edits=[("devices.yaml", "ssh_profile: ssh-ops", "ssh_profile: ssh")],
     ),
     "unknown_district": Bad(
@@ -221,7 +226,7 @@ BAD: dict[str, Bad] = {
     ),
     "unknown_time_zone": Bad(
         ["inv/maintenance.yaml:9:17: maintenance[0].recurrence.timezone: "
-         "unknown time zone 'Asia/Hanoi_City'"],
+         "unknown time zone 'Asia/Hanoi_City': use an IANA name such as Asia/Ho_Chi_Minh"],
         edits=[("maintenance.yaml", "      duration_minutes: 120\n",
                 "      duration_minutes: 120\n      timezone: Asia/Hanoi_City\n")],
     ),
@@ -400,7 +405,7 @@ def test_loaded_inventories_compare_equal(inv: Path) -> None:
 
 
 # ------------------------------------------------------------------------- CLI
-def test_cli_validate_ok_prints_a_one_line_summary(inv: Path) -> None:
+def test_cli_validate_ok_prints_a_one_line_summary(inv: Path, mini_secrets: dict[str, str]) -> None:
     result = CliRunner().invoke(app, ["validate", str(inv)])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()

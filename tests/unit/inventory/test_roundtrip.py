@@ -1,8 +1,9 @@
 """Property: a valid inventory written as YAML, loaded, exported as JSON and loaded again is equal.
 
 The generated inventories build on the mini fixture's province (its real Trà Vinh districts and
-communes) with random sites in random uplink trees, devices, links, base stations, profiles and
-maintenance windows; names are Vietnamese with diacritics — or, in the "wild" variant, any text.
+communes) with random sites in random uplink trees, devices (at least one per site), links along the
+uplinks, base stations, profiles and maintenance windows; names are Vietnamese with diacritics — or, in the
+"wild" variant, any text — numbered, as two records of one agency or unit may not share a name.
 """
 
 from __future__ import annotations
@@ -79,11 +80,12 @@ def inventories(draw: st.DrawFn, wild: bool) -> dict[str, Any]:
         **PROVINCE,
         "name": draw(name),
         "districts": [
-            {**d, "name": draw(name), "communes": [
-                {**c, "name": draw(name), **draw(st.sampled_from([{}, {"lat": draw(LAT), "lon": draw(LON)}]))}
-                for c in d["communes"]
+            {**d, "name": f"{draw(name)} {di}", "communes": [
+                {**c, "name": f"{draw(name)} {ci}",
+                 **draw(st.sampled_from([{}, {"lat": draw(LAT), "lon": draw(LON)}]))}
+                for ci, c in enumerate(d["communes"])
             ]}
-            for d in PROVINCE["districts"]
+            for di, d in enumerate(PROVINCE["districts"])
         ],
     }
 
@@ -118,15 +120,17 @@ def inventories(draw: st.DrawFn, wild: bool) -> dict[str, Any]:
         district = draw(st.sampled_from(sorted(COMMUNES))) if level != "province" else None
         commune = draw(st.sampled_from(COMMUNES[district])) if level == "commune" and district else None
         sites.append(_compact({
-            "id": sid, "name": draw(name), "kind": draw(st.sampled_from(["party", "state"])), "level": level,
+            "id": sid, "name": f"{draw(name)} {i}", "kind": draw(st.sampled_from(["party", "state"])),
+            "level": level,
             "district": district, "commune": commune, "address": draw(_maybe(name)),
             "lat": draw(LAT), "lon": draw(LON),
             "uplink": draw(_maybe(st.sampled_from(site_ids[:i]))) if i else None,
         }))
+    uplink_of = {site["id"]: site.get("uplink") for site in sites}
     sites = draw(st.permutations(sites))
 
-    # ---- devices (unique management addresses), links, base stations
-    device_sites = draw(st.lists(st.sampled_from(site_ids), max_size=6))
+    # ---- devices (unique management addresses; every site has one), links along the uplinks, base stations
+    device_sites = site_ids + draw(st.lists(st.sampled_from(site_ids), max_size=3))
     devices: list[dict[str, Any]] = []
     for n, (did, site) in enumerate(zip(unique_ids(len(device_sites)), device_sites, strict=True)):
         mgmt = draw(st.sampled_from([f"127.10.{n}.1", f"127.10.{n}.1:1161", f"fd00::{n + 1:x}",
@@ -146,13 +150,20 @@ def inventories(draw: st.DrawFn, wild: bool) -> dict[str, Any]:
             ],
         }))
     links = []
-    if len(devices) >= 2:
-        for lid in unique_ids(draw(st.integers(0, 3))):
-            device_ids = [d["id"] for d in devices]
-            a, b = draw(st.lists(st.sampled_from(device_ids), min_size=2, max_size=2, unique=True))
-            links.append(_compact({"id": lid, "a": {"device": a, "interface": "Gi0/0"},
-                                   "b": {"device": b, "interface": "Gi0/1"}, "circuit": draw(_maybe(VI_WORD)),
-                                   "bandwidth_mbps": draw(_maybe(st.floats(1, 1000)))}))
+    router = {}  # the first device of each site
+    for d in devices:
+        router.setdefault(d["site"], d)
+    children = [sid for sid in site_ids if uplink_of[sid]]
+    joined = draw(st.lists(st.sampled_from(children), max_size=3, unique=True)) if children else []
+
+    def end(device: dict[str, Any], default: str) -> dict[str, str]:
+        listed = [i["name"] for i in device.get("interfaces", [])]
+        return {"device": device["id"], "interface": draw(st.sampled_from(listed)) if listed else default}
+
+    for lid, child in zip(unique_ids(len(joined)), joined, strict=True):
+        a, b = router[child], router[uplink_of[child]]
+        links.append(_compact({"id": lid, "a": end(a, "Gi0/0"), "b": end(b, "Gi0/1"),
+                               "circuit": draw(_maybe(VI_WORD)), "bandwidth_mbps": draw(_maybe(st.floats(1, 1000)))}))
     base_stations = []
     for n, bid in enumerate(unique_ids(draw(st.integers(0, 5)))):
         district = draw(st.sampled_from(sorted(COMMUNES)))

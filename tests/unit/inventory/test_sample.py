@@ -75,3 +75,12 @@ def test_committed_inventory_is_the_generator_output(tmp_path: Path) -> None:
         assert yaml.safe_load(committed) == generate(1)[name], (
             f"inventory/{name} drifted from the generator: run `netmon inventory generate`"
         )
+
+
+def test_headers_tell_operators_how_to_make_the_inventory_their_own() -> None:
+    for name in FILES:
+        header = [ln for ln in (COMMITTED / name).read_text(encoding="utf-8").splitlines() if ln.startswith("#")]
+        text = " ".join(header)
+        assert "do not hand-edit" not in text and "không sửa tay" not in text, name
+        for step in ("netmon validate", "netmon sync --plan", "netmon sync", "generate --force"):
+            assert step in text, (name, step)
