@@ -31,7 +31,7 @@ from netmon.collect.oids import DEVICE_SPEC, DISCOVERY_SPEC, PollSpec
 from netmon.collect.target import Target
 from netmon.collect.walk import PollResult
 from netmon.health import states as st
-from netmon.health.incidents import Incident, IncidentKind, derive_incidents, diff_incidents
+from netmon.health.incidents import Incident, IncidentKind, derive_incidents, diff_incidents, narrowed
 from netmon.health.interpret import chassis
 from netmon.health.judge import Judgement, judge
 from netmon.health.maintenance import maintenance_targets
@@ -175,9 +175,11 @@ class Monitor:
     ready: bool = False
     started_at: float = field(default_factory=time.time)
     link_linger_s: float = 120.0
-    """A link incident stays open this long after the link comes back (flaps stay one incident)."""
+    """A link incident stays open until the link has been back this long (flaps stay one incident); a flapping
+    one until it has been stable for the flap hold time — whichever is longer, counted from its last change."""
     _confirming: set[str] = field(default_factory=set)
     _cleared: dict[str, datetime] = field(default_factory=dict)
+    _tick: tuple[asyncio.AbstractEventLoop, asyncio.TimerHandle, float] | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:
@@ -312,10 +314,11 @@ class Monitor:
             if self.history is not None:
                 self.history.event(e.at, kind, ident, e.kind, e.detail)
         self._incidents(now, reason)
-        if self.facts is not None:
+        if self.facts is not None and observations:
             known = set(self.inventory.devices)
             self.facts.save(observations, known)
         self._schedule_confirmations()
+        self._schedule_tick(now)
 
     def _incidents(self, now: datetime, reason: str) -> None:
         maintenance = maintenance_targets(self.topology, list(self.inventory.maintenance.values()), now)
@@ -323,17 +326,7 @@ class Monitor:
         if reason == "trap":  # found because a trap made us look now
             new = {k: replace(v, detected_by="trap") if k not in self.incidents else v
                    for k, v in new.items()}
-        # A link that comes back stays an open incident for `link_linger_s`: if it fails again meanwhile
-        # (a flap) it is the same incident, and when it turns `flapping` that incident changes kind —
-        # one incident per flap episode, not one per bounce.
-        for key, old in self.incidents.items():
-            if key.startswith("link:") and key not in new:
-                cleared = self._cleared.setdefault(key, now)
-                if (now - cleared).total_seconds() < self.link_linger_s:
-                    new[key] = old
-        for key in new:
-            if key in self._cleared and new[key] is not self.incidents.get(key):
-                del self._cleared[key]  # failing again: the same incident goes on
+        self._linger(new, now)
         adopted = self._adopt(new)
         opened, closed, still_open = diff_incidents(self.incidents, new)
         changed = [i for i in opened if i.key in self.incidents]  # same root, new kind (down → flapping)
@@ -355,6 +348,64 @@ class Monitor:
                         ("closed", closed)], now)
         if self.ready and self.history is not None and self.history.open:
             self.close_stale_adopted(now, first_pass=False)
+
+    def _linger(self, new: dict[str, Incident], now: datetime) -> None:
+        """A link that comes back stays an open incident until it has been back for ``link_linger_s``: if it
+        fails again meanwhile (a flap) it is the same incident — one incident per flap episode, not one per
+        bounce — and a flapping one that turns ``down`` or ``flapping`` only changes kind.  The time counts
+        from the link's return (its last change), so a flapping link, judged stable only after the flap hold,
+        closes then: at its last change + max(hold, linger).  Meanwhile the sites behind it that answer again
+        are no longer listed as unreachable (their flags end with the recovery, not with the linger).
+        Updates ``new`` in place."""
+        lingering = set()
+        for key, old in self.incidents.items():
+            if not key.startswith("link:") or key in new:
+                continue
+            lh = self.health.links.get(key.partition(":")[2])
+            back = lh.last_change_at if lh is not None and lh.state is st.State.UP and lh.last_change_at else now
+            cleared = self._cleared.setdefault(key, min(back, now))
+            if (now - cleared).total_seconds() < self.link_linger_s:
+                new[key] = narrowed(old, self.topology, self.health)
+                lingering.add(key)
+        for key in list(self._cleared):
+            if key in new and key not in lingering:
+                del self._cleared[key]  # failing again: the same incident goes on
+
+    def _schedule_tick(self, now: datetime) -> None:
+        """Judge again, without polling, when a lingering link incident or a flap hold runs out: such an
+        incident closes on time whatever the poll interval (the judgement is pure: no I/O)."""
+        p = self.params
+        due = [cleared.timestamp() + self.link_linger_s for cleared in self._cleared.values()]
+        for lh in self.health.links.values():
+            if lh.state is st.State.FLAPPING and lh.last_change_at is not None:
+                due.append(lh.last_change_at.timestamp() + p.flap_hold_s)
+                if lh.last_seen is st.State.DOWN:
+                    due.append(lh.last_change_at.timestamp() + p.flap_down_s)
+        future = [d for d in due if d > now.timestamp()]
+        if not future:
+            return
+        at = min(future) + 0.05
+        loop = asyncio.get_running_loop()
+        if self._tick is not None:
+            tick_loop, handle, when = self._tick
+            if tick_loop is loop and not handle.cancelled() and when <= at and when > time.time():
+                return  # an earlier one is due anyway
+            handle.cancel()
+        handle = loop.call_later(at - time.time(), self._run_tick)
+        self._tick = (loop, handle, at)
+
+    def _run_tick(self) -> None:
+        self._tick = None
+        task = asyncio.ensure_future(self.rejudge())
+        task.add_done_callback(_log_failure)
+
+    async def rejudge(self) -> None:
+        """Judge the state as of now without new checks (links' holds and lingers that ran out), and record."""
+        async with self._lock:
+            now = datetime.now(UTC)
+            maintenance = maintenance_targets(self.topology, list(self.inventory.maintenance.values()), now)
+            ev = self._judged([], now, maintenance, self.health, track=False).evaluation
+            self._record(ev.state, list(ev.transitions), list(ev.events), [], now, "tick")
 
     def _adopt(self, new: dict[str, Incident]) -> set[str]:
         """Incidents whose outage a previous run opened: the same outage goes on, from its stored start

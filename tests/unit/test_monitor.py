@@ -292,3 +292,30 @@ def test_an_outage_that_ended_while_netmon_was_away_closes_at_the_first_poll_tha
     first_up = rig.monitor.health.devices[COMMUNE].since
     assert rig.history.adopted_closed == {key: first_up}  # the first poll after start, not the last heartbeat
     assert said == [("closed", key, stored)]
+
+
+# ---------------------------------------------------------------------------------------- link lingers
+def test_a_link_incident_closes_a_linger_after_the_link_came_back_without_waiting_for_a_poll(rig: Rig) -> None:
+    """Back up, the link's incident stays open for ``link_linger_s`` (a bounce within it is the same incident),
+    counted from the poll that saw it back; then a timer judges again and closes it: no poll needed."""
+    m = rig.monitor
+    m.link_linger_s = 0.4
+    said = _announced(rig)
+
+    async def scenario() -> tuple[bool, float]:
+        for oper in (1, 2, 1):
+            rig.agents[DISTRICT].oper = oper
+            rig.poller.clock[0] = time.time()  # the agents' clock on the monitor's: the linger counts from it
+            await m.poll_batch(list(m.by_id))
+        lingering = "link:core-cau-ngang" in m.incidents
+        back = m.health.links["core-cau-ngang"].last_change_at
+        assert back is not None
+        await asyncio.sleep(0.8)
+        return lingering, back.timestamp()
+
+    lingering, back = asyncio.run(scenario())
+    assert lingering, "still open right after the link came back"
+    assert rig.monitor.incidents == {}
+    assert [(w, k) for w, k, _ in said] == [("opened", "link:core-cau-ngang"), ("closed", "link:core-cau-ngang")]
+    assert [i.key for i in rig.history.closed] == [] and list(rig.history.adopted_closed) == ["link:core-cau-ngang"]
+    assert rig.history.adopted_closed["link:core-cau-ngang"].timestamp() == pytest.approx(back)  # ended: when back

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from netmon.health.incidents import derive_incidents
+from netmon.health.incidents import derive_incidents, narrowed
 from netmon.health.states import (
     Check,
     Evaluation,
@@ -380,6 +380,18 @@ def test_a_link_down_before_its_far_end_failed_stays_down_behind_it_and_ends_onc
     assert set(derive_incidents(TOPO, run.state)) == {"link:ln-c1"}
     run.step(ok("dist", 180), ok("c1", 180), ok("c1a", 180))
     assert run.link("c1") is UP and run.moved()["link:ln-c1"] == (DOWN, UP)
+
+
+def test_a_lingering_link_incident_lists_only_the_sites_still_silent() -> None:
+    run = healthy_run()
+    run.step(ok("dist", 30, down=["down-c1"]), fail("c1", 30), fail("c1a", 30))
+    inc = derive_incidents(TOPO, run.state)["link:ln-c1"]
+    assert inc.affected_site_ids == ("site-c1", "site-c1a")
+    run.step(ok("dist", 60), ok("c1", 60), fail("c1a", 60))  # the circuit is back; c1a has not answered yet
+    assert derive_incidents(TOPO, run.state) == {}
+    assert narrowed(inc, TOPO, run.state).affected_site_ids == ("site-c1a",)
+    run.step(ok("c1a", 90))
+    assert narrowed(inc, TOPO, run.state).affected == ()
 
 
 def test_a_link_seen_up_when_its_far_end_fails_is_unreachable() -> None:
