@@ -30,6 +30,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from prometheus_client import CollectorRegistry
 
 from netmon.collect.icmp import IcmpProber
+from netmon.collect.path import LocalPath
 from netmon.collect.snmp import SnmpPoller
 from netmon.collect.target import targets_from_inventory
 from netmon.expose.http import make_metrics_app
@@ -105,6 +106,12 @@ class Service:
             link_linger_s=settings.link_linger_s if settings.link_linger_s is not None
             else 2 * settings.router_interval_s,
         )
+        if settings.watch_path:  # the first routers of the tree: netmon's path to the network ends there
+            topology = self.monitor.topology
+            roots = [self.monitor.by_id[d].host for d in topology.order
+                     if topology.nodes[d].parent is None and d in self.monitor.by_id]
+            if roots:
+                self.monitor.path = LocalPath(roots)
         if settings.webhook_url:
             from netmon.expose.webhook import WebhookNotifier
 

@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     """None: on when running as root (raw sockets), off otherwise."""
     icmp_count: int = Field(3, ge=1, le=20)
 
+    watch_path: bool = True
+    """Watch netmon's own path toward the tree's root (the route and the egress interface's carrier, Linux): when
+    it is gone, netmon says it is cut off — one incident — instead of paging the root router down."""
+
     listen: str = "127.0.0.1:9750"
     """Where /metrics, /healthz and /readyz are served."""
     trap_listen: str | None = "127.0.0.1:1162"

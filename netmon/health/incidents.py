@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
+from netmon.health.path import PATH_KEY, describe
 from netmon.health.states import BLOCKED, DeviceHealth, HealthState, LinkHealth, State
 from netmon.health.topology import LinkEnds, Node, Topology, bts_key, device_key, link_key
 
@@ -24,6 +25,8 @@ class IncidentKind(StrEnum):
     LINK_DOWN = "link_down"
     LINK_FLAPPING = "link_flapping"
     BTS_DOWN = "bts_down"
+    MONITOR_CUT_OFF = "monitor_cut_off"
+    """netmon's own path to the network is gone: everything is unknown, nothing else is raised."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +56,8 @@ class Incident:
     evidence: str
     """What the judgement rests on, in words (``ICMP+SNMP failing; parent rt-core answers``)."""
     detected_by: str = "poll"
-    """How it was found: ``poll`` (a scheduled or confirming poll), ``trap`` (a poll a trap asked for), ``icmp``."""
+    """How it was found: ``poll`` (a scheduled or confirming poll), ``trap`` (a poll a trap asked for), ``icmp``,
+    ``path`` (netmon's own path to the network)."""
 
     @property
     def affected_site_ids(self) -> tuple[str, ...]:
@@ -74,6 +78,8 @@ def derive_incidents(
     :func:`~netmon.health.states.evaluate` raise nothing.
     """
     out: dict[str, Incident] = {}
+    if state.path.state is State.DOWN:  # netmon is cut off: it sees nothing, so it blames nothing
+        return {PATH_KEY: _cut_off_incident(topology, state)}
 
     def quiet(key: str, record: DeviceHealth | LinkHealth) -> bool:
         return key in maintenance or record.in_maintenance
@@ -220,6 +226,26 @@ def _device_incident(topology: Topology, state: HealthState, node: Node, h: Devi
         site_name=node.site_name, district=node.district,
         title=f"{place}: {vi_label} mất kết nối{vi_tail}", summary=f"{place}: {en_label} down{en_tail}",
         affected=affected, started_at=_started(h, state), evidence=_probes(h) + parent,
+    )
+
+
+def _cut_off_incident(topology: Topology, state: HealthState) -> Incident:
+    path = state.path
+    if path.since is None:
+        raise ValueError("a cut-off path without any time: set 'since'")
+    routers = len(topology.nodes)
+    stations = sum(b.monitored for b in topology.base_stations.values())
+    vi_what = f"{routers} router" + (f" và {stations} trạm BTS" if stations else "")
+    en_what = f"{routers} router{'s' if routers != 1 else ''}" + (f" and {stations} base stations" if stations else "")
+    return Incident(
+        key=PATH_KEY, kind=IncidentKind.MONITOR_CUT_OFF, root="netmon", site_id=None, site_name=None,
+        district=None,
+        title=f"Mất giám sát: netmon mất đường kết nối tới mạng ({describe(path, vi=True)}) — "
+              f"chưa rõ trạng thái {vi_what}",
+        summary=f"monitoring cut off: netmon lost its own path to the network ({describe(path)}) — "
+                f"{en_what} unknown, not down",
+        affected=(), started_at=path.since, evidence=f"local path: {describe(path)}",
+        detected_by="path",
     )
 
 

@@ -158,14 +158,34 @@ class LinkHealth:
     outage began first and goes on; nothing can be observed of it until that device answers again)."""
 
 
+@dataclass(frozen=True, slots=True)
+class PathHealth:
+    """netmon's own path to the network (its interface toward the tree's root), judged by :mod:`netmon.health.path`.
+
+    ``up``; ``down`` — netmon is cut off: nothing it polls can be judged, everything is ``unknown``; or
+    ``unknown`` (not watched yet). ``failures`` counts broken observations not yet enough to say ``down``."""
+
+    state: State = State.UNKNOWN
+    since: datetime | None = None
+    failures: int = 0
+    reason: str = ""
+    """Why it is broken: ``no_route``, ``interface_down``, ``no_carrier`` (empty when up)."""
+    interface: str | None = None
+    target: str | None = None
+    """The address the path was looked up for (the tree's root)."""
+    failing_since: datetime | None = None
+    """First broken look of the current run of them (None while it works)."""
+
+
 @dataclass(frozen=True)
 class HealthState:
-    """Every device, watched link and base station, keyed by id."""
+    """Every device, watched link and base station, keyed by id; and netmon's own path to them."""
 
     devices: Mapping[str, DeviceHealth] = field(default_factory=dict)
     links: Mapping[str, LinkHealth] = field(default_factory=dict)
     base_stations: Mapping[str, DeviceHealth] = field(default_factory=dict)
     at: datetime | None = None
+    path: PathHealth = field(default_factory=PathHealth)
 
     def __post_init__(self) -> None:
         for name in ("devices", "links", "base_stations"):
@@ -262,7 +282,7 @@ def evaluate(
         if link_id not in judge.links:
             judge.link(link_id)
     new_stations = {b: judge.decide(bts_key(b), h, None, None) for b, h in stations.items()}
-    new_state = HealthState(judge.devices, judge.links, new_stations, now)
+    new_state = HealthState(judge.devices, judge.links, new_stations, now, state.path)
     return Evaluation(
         new_state, tuple(judge.transitions), frozenset(judge.reprobe), frozenset(judge.pending), tuple(events)
     )

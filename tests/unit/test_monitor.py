@@ -319,3 +319,80 @@ def test_a_link_incident_closes_a_linger_after_the_link_came_back_without_waitin
     assert [(w, k) for w, k, _ in said] == [("opened", "link:core-cau-ngang"), ("closed", "link:core-cau-ngang")]
     assert [i.key for i in rig.history.closed] == [] and list(rig.history.adopted_closed) == ["link:core-cau-ngang"]
     assert rig.history.adopted_closed["link:core-cau-ngang"].timestamp() == pytest.approx(back)  # ended: when back
+
+
+# ------------------------------------------------------------------------------------- netmon cut off
+@dataclass
+class FakePath:
+    ok: bool = True
+    reason: str = "no_carrier"
+    interface: str | None = "eth0"
+    target: str | None = "127.10.0.1"
+
+    def probe(self) -> FakePath:
+        return replace(self, reason="" if self.ok else self.reason)
+
+
+def test_netmon_cut_off_is_one_incident_everything_unknown_and_open_outages_held(rig: Rig) -> None:
+    path = FakePath()
+    rig.monitor.path = path
+    said = _announced(rig)
+    rig.poll()
+    assert rig.monitor.health.path.state is State.UP
+    rig.agents[COMMUNE].alive = False
+    rig.poll()
+    rig.poll([CORE, DISTRICT, COMMUNE])
+    commune = f"device:{COMMUNE}"
+    assert set(rig.monitor.incidents) == {commune}
+    started = rig.monitor.incidents[commune].started_at
+
+    path.ok = False  # the monitor's cable is pulled: every poll fails
+    for agent in rig.agents.values():
+        agent.alive = False
+    rig.poll()  # one broken look: not enough, and these failures say nothing about the devices
+    assert rig.monitor.health.path.state is State.UP and rig.monitor.health.path.failures == 1
+    assert rig.state(CORE) is State.UP and set(rig.monitor.incidents) == {commune}
+    assert rig.monitor._confirming >= {CORE}, "the path is looked at again soon"
+    rig.poll()
+    rig.poll()
+    m = rig.monitor
+    assert m.health.path.state is State.DOWN
+    assert {h.state for h in (*m.health.devices.values(), *m.health.base_stations.values())} == {State.UNKNOWN}
+    assert set(m.health.links.values()) and {lh.state for lh in m.health.links.values()} == {State.UNKNOWN}
+    assert set(m.incidents) == {"netmon:path", commune}, "one cut-off incident; the open outage is not over"
+    cut = m.incidents["netmon:path"]
+    assert cut.kind.value == "monitor_cut_off" and "eth0 mất tín hiệu" in cut.title and "no carrier" in cut.summary
+
+    path.ok = True  # back; the commune is still dead
+    for dev, agent in rig.agents.items():
+        agent.alive = dev != COMMUNE
+    rig.poll()
+    assert rig.state(CORE) is State.UP and rig.state(COMMUNE) is State.UNKNOWN
+    assert set(m.incidents) == {commune}, "not seen failing enough yet: held, not closed"
+    rig.poll()
+    assert rig.state(COMMUNE) is State.DOWN and set(m.incidents) == {commune}
+    assert m.incidents[commune].started_at == started, "the same outage, from its first start"
+    rig.agents[COMMUNE].alive = True
+    rig.poll()
+    assert m.incidents == {}
+    assert [(w, k) for w, k, _ in said] == [("opened", commune), ("opened", "netmon:path"),
+                                            ("closed", "netmon:path"), ("closed", commune)]
+    assert [i.key for i in rig.history.opened] == [commune, "netmon:path"]
+
+
+def test_a_device_fine_after_the_cut_off_ends_its_held_outage(rig: Rig) -> None:
+    path = FakePath()
+    rig.monitor.path = path
+    rig.poll()
+    rig.agents[COMMUNE].alive = False
+    rig.poll()
+    rig.poll([CORE, DISTRICT, COMMUNE])
+    path.ok = False
+    rig.poll()
+    rig.poll()
+    assert set(rig.monitor.incidents) == {"netmon:path", f"device:{COMMUNE}"}
+    path.ok = True
+    rig.agents[COMMUNE].alive = True  # it came back while netmon could not see
+    rig.poll()
+    assert rig.monitor.incidents == {}
+    assert sorted(i.key for i in rig.history.closed) == [f"device:{COMMUNE}", "netmon:path"]
