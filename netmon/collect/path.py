@@ -2,9 +2,10 @@
 whether that interface is up.
 
 I/O only, and cheap enough for every poll batch (~0.1 ms): the kernel's route lookup through ``connect()`` of
-a UDP socket (nothing is sent), the routing tables in ``/proc/net/route`` and ``/proc/net/ipv6_route`` for
-the egress interface, and ``/sys/class/net/<interface>/{flags,carrier,operstate}`` for its state. What the
-answer means (cut off or not, and for how long) is judged in :mod:`netmon.health.path`.
+a UDP socket (nothing is sent), the routing tables (``/proc/thread-self/net/route`` and ``ipv6_route``) for
+the egress interface, and its flags from rtnetlink (``IFF_UP``; ``IFF_LOWER_UP``: the carrier; ``IFF_RUNNING``).
+All of it is the calling thread's network namespace (sysfs would show the namespace it was mounted in). What
+the answer means (cut off or not, and for how long) is judged in :mod:`netmon.health.path`.
 
 A path is broken when no route leads to the address any more (the interface was taken down: the kernel drops
 its routes), or when the egress interface is administratively down or has no carrier (the cable, or the
@@ -18,14 +19,34 @@ from __future__ import annotations
 import errno
 import ipaddress
 import socket
+import struct
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-IFF_UP = 0x1
+IFF_UP, IFF_RUNNING, IFF_LOWER_UP = 0x1, 0x40, 0x10000
+RTM_GETLINK, NLM_F_REQUEST, NLMSG_ERROR = 18, 1, 2
 RTF_UP, RTF_REJECT = 0x1, 0x200
 NO_ROUTE = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL})
+PROC_NET = Path("/proc/thread-self/net") if Path("/proc/thread-self/net").exists() else Path("/proc/net")
+
+
+def interface_flags(name: str) -> int | None:
+    """The interface's flags (``IFF_*``, 32 bits: with ``IFF_LOWER_UP``, the carrier) from rtnetlink, in this
+    thread's network namespace; None: no such interface, or no rtnetlink here."""
+    try:
+        index = socket.if_nametoindex(name)
+        with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE) as sock:
+            sock.settimeout(1.0)
+            request = struct.pack("=BxHiII", socket.AF_UNSPEC, 0, index, 0, 0)
+            sock.send(struct.pack("=IHHII", 16 + len(request), RTM_GETLINK, NLM_F_REQUEST, 1, 0) + request)
+            answer = sock.recv(65536)
+    except (OSError, AttributeError):  # no such interface; not Linux
+        return None
+    if len(answer) < 32 or struct.unpack_from("=H", answer, 4)[0] == NLMSG_ERROR:
+        return None
+    return int(struct.unpack_from("=I", answer, 24)[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +64,11 @@ class PathResult:
 class LocalPath:
     """Looks at the path from this host (this network namespace) toward ``hosts`` (the tree's roots)."""
 
-    def __init__(self, hosts: Sequence[str], sys_net: Path = Path("/sys/class/net"),
-                 proc_net: Path = Path("/proc/net")) -> None:
+    def __init__(self, hosts: Sequence[str], proc_net: Path = PROC_NET,
+                 flags: Callable[[str], int | None] = interface_flags) -> None:
         self.hosts = list(dict.fromkeys(hosts))
-        self.sys_net = sys_net
         self.proc_net = proc_net
+        self.flags = flags
 
     def probe(self) -> PathResult:
         """The first working path, else the first broken one (nothing to watch: working)."""
@@ -113,21 +134,12 @@ class LocalPath:
         return out
 
     def link_state(self, interface: str) -> str | None:
-        """None when up; ``interface_down`` (administratively) or ``no_carrier``."""
-        base = self.sys_net / interface
-        try:
-            flags = int((base / "flags").read_text().strip(), 16)
-        except (OSError, ValueError):
+        """None when up; ``interface_down`` (administratively) or ``no_carrier`` (no lower layer / not running)."""
+        flags = self.flags(interface)
+        if flags is None:
             return None  # gone or unreadable: the route lookup already said it leads somewhere
         if not flags & IFF_UP:
             return "interface_down"
-        try:
-            if (base / "carrier").read_text().strip() == "0":
-                return "no_carrier"
-        except OSError:
-            pass
-        try:
-            operstate = (base / "operstate").read_text().strip()
-        except OSError:
-            return None
-        return "no_carrier" if operstate in ("down", "lowerlayerdown", "notpresent") else None
+        if not flags & IFF_LOWER_UP or not flags & IFF_RUNNING:
+            return "no_carrier"
+        return None

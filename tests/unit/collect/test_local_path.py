@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from netmon.collect.path import LocalPath
+from netmon.collect.path import LocalPath, interface_flags
 
 ROUTES = """Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
 noc0\t00000000\t0200FA0A\t0003\t0\t0\t0\t00000000\t0\t0\t0
@@ -16,22 +16,15 @@ mgmt1\t0001FA0A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0
 """
 
 
-def tree(tmp_path: Path, interfaces: dict[str, tuple[str, str | None, str]]) -> LocalPath:
+def tree(tmp_path: Path, flags: dict[str, int] | None = None) -> LocalPath:
     proc = tmp_path / "proc"
     proc.mkdir()
     (proc / "route").write_text(ROUTES)
-    for name, (flags, carrier, operstate) in interfaces.items():
-        d = tmp_path / "sys" / name
-        d.mkdir(parents=True)
-        (d / "flags").write_text(flags + "\n")
-        if carrier is not None:
-            (d / "carrier").write_text(carrier + "\n")
-        (d / "operstate").write_text(operstate + "\n")
-    return LocalPath(["10.250.1.2"], tmp_path / "sys", proc)
+    return LocalPath(["10.250.1.2"], proc, (flags or {}).get)
 
 
 def test_longest_prefix_route_gives_the_egress_interface(tmp_path: Path) -> None:
-    lp = tree(tmp_path, {})
+    lp = tree(tmp_path)
     import ipaddress
 
     assert lp.egress(ipaddress.ip_address("10.250.1.2")) == "mgmt1"  # /24 beats the default route
@@ -39,16 +32,22 @@ def test_longest_prefix_route_gives_the_egress_interface(tmp_path: Path) -> None
     assert lp.egress(ipaddress.ip_address("8.8.8.8")) == "noc0"
 
 
-@pytest.mark.parametrize(("flags", "carrier", "operstate", "expected"), [
-    ("0x1003", "1", "up", None),
-    ("0x1002", None, "down", "interface_down"),  # administratively down: carrier unreadable
-    ("0x1003", "0", "up", "no_carrier"),  # a veth whose peer is down reads operstate up, carrier 0
-    ("0x1003", "1", "lowerlayerdown", "no_carrier"),
-    ("0x9", "1", "unknown", None),  # loopback
+@pytest.mark.parametrize(("flags", "expected"), [
+    (0x11043, None),  # UP, BROADCAST, RUNNING, LOWER_UP
+    (0x1002, "interface_down"),  # administratively down
+    (0x1043, "no_carrier"),  # up and "running" without LOWER_UP: a veth whose peer is down, a pulled cable
+    (0x11003, "no_carrier"),  # not running (operstate down)
 ])
-def test_link_state(tmp_path: Path, flags: str, carrier: str | None, operstate: str, expected: str | None) -> None:
-    lp = tree(tmp_path, {"noc0": (flags, carrier, operstate)})
+def test_link_state(tmp_path: Path, flags: int, expected: str | None) -> None:
+    lp = tree(tmp_path, {"noc0": flags})
     assert lp.link_state("noc0") == expected
+    assert lp.link_state("gone0") is None
+
+
+def test_the_real_loopback_is_up_and_running() -> None:
+    flags = interface_flags("lo")
+    assert flags is not None and flags & 0x41 == 0x41
+    assert interface_flags("no-such-if0") is None
 
 
 def test_loopback_and_names_always_work(tmp_path: Path) -> None:
