@@ -429,8 +429,6 @@ class Monitor:
         for lh in self.health.links.values():
             if lh.state is st.State.FLAPPING and lh.last_change_at is not None:
                 due.append(lh.last_change_at.timestamp() + p.flap_hold_s)
-                if lh.last_seen is st.State.DOWN:
-                    due.append(lh.last_change_at.timestamp() + p.flap_down_s)
         future = [d for d in due if d > now.timestamp()]
         if not future:
             return

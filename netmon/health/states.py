@@ -90,8 +90,9 @@ class Params:
     flap_hold_s: float = 180.0
     """A flapping link stays flapping until it has not changed for this long."""
     flap_down_s: float = 60.0
-    """A flapping (or churning) link seen down without a change for this long is ``down``: an outage, not a
-    flap; its flap history is dropped, so coming back from that outage does not start flapping."""
+    """A flapping (or churning) link *seen* down without a change for this long (a report at least this long after
+    its last change, not just time passing) is ``down``: an outage, not a flap; its flap history is dropped, so
+    coming back from that outage does not start flapping."""
     stale_after_s: float | None = 600.0
     """No check for this long → ``unknown`` (monitoring gap); None disables it."""
     uptime_slack_s: float = 60.0
@@ -493,7 +494,8 @@ def _judge_link(ends: LinkEnds, old: LinkHealth, judge: _Judge, in_maintenance: 
         base, at = State.UNKNOWN, now
     hold = timedelta(seconds=params.flap_hold_s)
     settled = last_change + timedelta(seconds=params.flap_down_s) if last_change is not None else None
-    if base is State.DOWN and settled is not None and now >= settled and (
+    seen_at = observed_at if observed is not None else old.last_seen_at
+    if base is State.DOWN and settled is not None and seen_at is not None and seen_at >= settled and (
             old.state is State.FLAPPING or len(changes) > params.flap_changes):
         # down for good: an outage, not a flap; its return is one change, not the next bounce
         new, changes = State.DOWN, ()
