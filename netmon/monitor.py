@@ -217,6 +217,12 @@ class Monitor:
         targets = [self._target(d, reason) for d in device_ids if d in self.by_id]
         if not targets:
             return []
+        if self.path is not None and self.health.path.state is st.State.DOWN:
+            still = self.path.probe()
+            if not still.ok:  # still cut off: every poll would only fail (and log so); the path is all there is
+                async with self._lock:
+                    await self._judge([], reason, still)
+                return []
         t0 = time.monotonic()
         walks = await self._probe(targets)
         look = self._look()  # after the polls: a path broken by then explains their failures

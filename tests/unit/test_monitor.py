@@ -357,6 +357,9 @@ def test_netmon_cut_off_is_one_incident_everything_unknown_and_open_outages_held
     rig.poll()
     m = rig.monitor
     assert m.health.path.state is State.DOWN
+    calls = len(rig.poller.calls)
+    rig.poll()
+    assert len(rig.poller.calls) == calls, "cut off: nothing is polled, only the path is looked at"
     assert {h.state for h in (*m.health.devices.values(), *m.health.base_stations.values())} == {State.UNKNOWN}
     assert set(m.health.links.values()) and {lh.state for lh in m.health.links.values()} == {State.UNKNOWN}
     assert set(m.incidents) == {"netmon:path", commune}, "one cut-off incident; the open outage is not over"
