@@ -12,7 +12,11 @@ veth pairs, net-snmp snmpd in each router; netmon in the noc namespace, in this 
 * **trap**: the trap receiver on, routers polled only every 60 s, so what is measured is the trap path
   (snmpd's own linkDown → receiver → re-poll of the district and its parent → judged down);
 * the flap detector is set out of reach (``flap_changes=1000``): 10 runs over 3 links would trip it;
-* latency = wall time of the monitor's ``opened`` callback − the time ``ip link set … down`` returned.
+* latency = wall time of the monitor's ``opened`` callback − the time ``ip link set … down`` returned;
+* recovery → close = wall time of the ``closed`` callback − the time ``ip link set … up`` returned: the link
+  incident stays open until the link has been back for the linger (so a flap stays one incident), two poll
+  intervals as deployed — ``2 × --interval`` in both modes here (trap mode polls every 60 s, whose 120 s
+  linger would make each run two minutes long) — and is closed by a timer, not by the next poll.
 
 Run as root from the repository root (about 2 minutes)::
 
@@ -58,6 +62,7 @@ def measure(rig: Rig, mode: str, runs: int, interval: float, deadline: float) ->
     """``runs`` link-down → incident latencies in ``mode`` (poll / trap), each bounded in time."""
     overrides: dict[str, Any] = {"router_interval_s": interval, "trap_listen": None} if mode == "poll" else {
         "router_interval_s": TRAP_MODE_INTERVAL_S}
+    overrides["link_linger_s"] = 2 * interval
     per_run_s = (interval if mode == "poll" else 2.0) + 15.0
 
     async def scenario() -> list[dict[str, Any]]:
@@ -87,14 +92,22 @@ def measure(rig: Rig, mode: str, runs: int, interval: float, deadline: float) ->
                 await wait_for(lambda: opened_now() is not None, per_run_s, f"{mode} run {n + 1}: incident for {key}")
                 opened = opened_now()
                 assert opened is not None
-                out.append({"run": n + 1, "link": link_id(commune), "latency_s": opened.at - down_at,
-                            "detected_by": opened.incident.detected_by})
-                print(f"  {mode} run {n + 1:2d}: {opened.at - down_at:6.2f} s  ({opened.incident.detected_by})",
-                      file=sys.stderr)
                 rig.wan.uplink_up(commune)
+                up_at = time.time()
+
+                def closed_now(key: str = key, mark: int = mark) -> Opened | None:
+                    return next((o for o in rig.log[mark:] if o.what == "closed" and o.incident.key == key), None)
+
                 if mode == "trap":  # the 60 s poll would be slow to see the commune back: look at once
                     await svc.monitor.poll_batch([d for d in svc.monitor.by_id])
-                await wait_for(lambda: _all_up(svc), per_run_s + interval, f"{mode} run {n + 1}: recovery")
+                await wait_for(lambda: closed_now() is not None and _all_up(svc),
+                               per_run_s + svc.monitor.link_linger_s + interval, f"{mode} run {n + 1}: recovery")
+                closed = closed_now()
+                assert closed is not None
+                out.append({"run": n + 1, "link": link_id(commune), "latency_s": opened.at - down_at,
+                            "detected_by": opened.incident.detected_by, "close_s": closed.at - up_at})
+                print(f"  {mode} run {n + 1:2d}: {opened.at - down_at:6.2f} s  ({opened.incident.detected_by}), "
+                      f"closed {closed.at - up_at:5.2f} s after the link came back", file=sys.stderr)
         return out
 
     return rig.wan.run_in_noc(scenario, timeout_s=max(30.0, deadline - time.monotonic() + 60))
@@ -102,9 +115,11 @@ def measure(rig: Rig, mode: str, runs: int, interval: float, deadline: float) ->
 
 def summary(mode: str, results: list[dict[str, Any]], target: float) -> dict[str, Any]:
     lat = sorted(r["latency_s"] for r in results)
+    close = sorted(r["close_s"] for r in results)
     median = statistics.median(lat) if lat else float("nan")
     return {"mode": mode, "runs": len(lat), "median_s": median, "min_s": lat[0] if lat else None,
-            "max_s": lat[-1] if lat else None, "target_s": target, "met": bool(lat) and median < target}
+            "max_s": lat[-1] if lat else None, "target_s": target, "met": bool(lat) and median < target,
+            "close_median_s": statistics.median(close) if close else None}
 
 
 def fmt(x: float | None) -> str:
@@ -140,12 +155,14 @@ def main() -> int:
         print(json.dumps({"summary": rows, "runs": results}, indent=2))
     else:
         print(f"Detection latency, link down → incident (median of {args.runs} runs; poll interval "
-              f"{args.interval:g} s in poll mode, {TRAP_MODE_INTERVAL_S:g} s in trap mode)")
-        print(f"{'mode':6} {'runs':>4} {'median':>8} {'min':>7} {'max':>7} {'target':>8}  verdict")
+              f"{args.interval:g} s in poll mode, {TRAP_MODE_INTERVAL_S:g} s in trap mode); link back → incident "
+              f"closed (linger {2 * args.interval:g} s)")
+        print(f"{'mode':6} {'runs':>4} {'median':>8} {'min':>7} {'max':>7} {'target':>8}  verdict  "
+              f"{'back → closed':>13}")
         for r in rows:
             verdict = "ok" if r["met"] else "MISSED"
             print(f"{r['mode']:6} {r['runs']:>4} {fmt(r['median_s']):>8} {fmt(r['min_s']):>7} {fmt(r['max_s']):>7} "
-                  f"{'< ' + fmt(r['target_s']):>8}  {verdict}")
+                  f"{'< ' + fmt(r['target_s']):>8}  {verdict:7}  {fmt(r['close_median_s']):>13}")
     return 0 if all(r["met"] for r in rows) else 1
 
 

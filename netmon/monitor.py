@@ -31,11 +31,12 @@ from netmon.collect.oids import DEVICE_SPEC, DISCOVERY_SPEC, PollSpec
 from netmon.collect.target import Target
 from netmon.collect.walk import PollResult
 from netmon.health import states as st
-from netmon.health.incidents import Incident, IncidentKind, derive_incidents, diff_incidents
+from netmon.health.incidents import Incident, IncidentKind, derive_incidents, diff_incidents, narrowed
 from netmon.health.interpret import chassis
 from netmon.health.judge import Judgement, judge
 from netmon.health.maintenance import maintenance_targets
 from netmon.health.observation import DeviceObs, Hardware
+from netmon.health.path import PATH_KEY, PathLook, describe
 from netmon.health.rates import CounterTracker, RateResult
 from netmon.health.topology import Topology, topology_from_inventory
 from netmon.inventory.load import Inventory
@@ -63,6 +64,12 @@ class Pinger(Protocol):
     def enabled(self) -> bool: ...
 
     async def probe(self, hosts: Sequence[str]) -> dict[str, IcmpResult]: ...
+
+
+class PathWatch(Protocol):
+    """netmon's own path toward the tree's root (:class:`netmon.collect.path.LocalPath`): one look, now."""
+
+    def probe(self) -> PathLook: ...
 
 
 class OpenOutageView(Protocol):
@@ -175,9 +182,16 @@ class Monitor:
     ready: bool = False
     started_at: float = field(default_factory=time.time)
     link_linger_s: float = 120.0
-    """A link incident stays open this long after the link comes back (flaps stay one incident)."""
+    """A link incident stays open until the link has been back this long (flaps stay one incident); a flapping
+    one until it has been stable for the flap hold time — whichever is longer, counted from its last change."""
+    path: PathWatch | None = None
+    """netmon's own path to the network, looked at after every batch's polls (None: not watched)."""
     _confirming: set[str] = field(default_factory=set)
     _cleared: dict[str, datetime] = field(default_factory=dict)
+    _held: dict[str, Incident] = field(default_factory=dict)
+    """Incidents open when netmon was cut off: not over until their object has been seen again."""
+    _kept_start: dict[str, datetime] = field(default_factory=dict)
+    _tick: tuple[asyncio.AbstractEventLoop, asyncio.TimerHandle, float] | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:
@@ -203,12 +217,19 @@ class Monitor:
         targets = [self._target(d, reason) for d in device_ids if d in self.by_id]
         if not targets:
             return []
+        if self.path is not None and self.health.path.state is st.State.DOWN:
+            still = self.path.probe()
+            if not still.ok:  # still cut off: every poll would only fail (and log so); the path is all there is
+                async with self._lock:
+                    await self._judge([], reason, still)
+                return []
         t0 = time.monotonic()
         walks = await self._probe(targets)
+        look = self._look()  # after the polls: a path broken by then explains their failures
         t1 = time.monotonic()
         async with self._lock:  # judging and recording are sequential: one state, one history
             t2 = time.monotonic()
-            observations = await self._judge(walks, reason)
+            observations = await self._judge(walks, reason, look)
         log.debug("%s batch of %d: probe %.1f s, waited %.1f s for the lock, judged in %.1f s", reason,
                   len(targets), t1 - t0, t2 - t1, time.monotonic() - t2)
         return observations
@@ -224,6 +245,9 @@ class Monitor:
         if reason == "poll" and h is not None and h.state in (st.State.DOWN, st.State.UNREACHABLE):
             return replace(target, retries=0)
         return target
+
+    def _look(self) -> PathLook | None:
+        return self.path.probe() if self.path is not None else None
 
     async def _probe(self, targets: Sequence[Target], spec: PollSpec = DEVICE_SPEC) -> list[PollResult]:
         """collect/: the walks and the ICMP rounds of ``targets``; the poller's own counters are kept."""
@@ -261,14 +285,16 @@ class Monitor:
 
     # ---------------------------------------------------------------- judging
     def _judged(self, walks: Sequence[PollResult], now: datetime, maintenance: frozenset[str],
-                state: st.HealthState, track: bool) -> Judgement:
+                state: st.HealthState, track: bool, look: PathLook | None = None) -> Judgement:
         return judge(walks, self.icmp_results, state, self.topology, now, watched=self.watched, params=self.params,
-                     icmp=self.icmp.enabled, maintenance=maintenance, tracker=self.tracker if track else None)
+                     icmp=self.icmp.enabled, maintenance=maintenance, tracker=self.tracker if track else None,
+                     path=look)
 
-    async def _judge(self, walks: Sequence[PollResult], reason: str) -> list[DeviceObs]:
+    async def _judge(self, walks: Sequence[PollResult], reason: str, look: PathLook | None = None,
+                     ) -> list[DeviceObs]:
         now = datetime.now(UTC)
         maintenance = maintenance_targets(self.topology, list(self.inventory.maintenance.values()), now)
-        judged = self._judged(walks, now, maintenance, self.health, track=True)
+        judged = self._judged(walks, now, maintenance, self.health, track=True, look=look)
         observations = judged.observations
         for obs in observations:
             self.observations[obs.device_id] = obs
@@ -285,8 +311,9 @@ class Monitor:
             rounds += 1
             log.debug("re-probe round %d: %s", rounds, sorted(ev.reprobe))
             fresh = await self._probe([self.by_id[d] for d in sorted(ev.reprobe) if d in self.by_id])
+            look = self._look()
             now = datetime.now(UTC)
-            again = self._judged(fresh, now, maintenance, ev.state, track=False)
+            again = self._judged(fresh, now, maintenance, ev.state, track=False, look=look)
             for obs in again.observations:
                 self.observations[obs.device_id] = obs
             ev = again.evaluation
@@ -304,6 +331,12 @@ class Monitor:
         """The judgement's outcome: the state /metrics reads, the outage history, the facts."""
         self.health = state
         for t in transitions:
+            if t.key == PATH_KEY:  # netmon's own path: say why, loudly
+                level = logging.ERROR if t.new is st.State.DOWN else \
+                    logging.WARNING if t.old is st.State.DOWN else logging.INFO
+                why = describe(state.path) if t.new is st.State.DOWN else f"via {state.path.interface or '?'}"
+                log.log(level, "%s: %s → %s (%s)", t.key, t.old.value, t.new.value, why)
+                continue
             log.info("%s: %s → %s", t.key, t.old.value, t.new.value)
         for e in events:
             kind, _, ident = e.key.partition(":")
@@ -312,10 +345,11 @@ class Monitor:
             if self.history is not None:
                 self.history.event(e.at, kind, ident, e.kind, e.detail)
         self._incidents(now, reason)
-        if self.facts is not None:
+        if self.facts is not None and observations:
             known = set(self.inventory.devices)
             self.facts.save(observations, known)
         self._schedule_confirmations()
+        self._schedule_tick(now)
 
     def _incidents(self, now: datetime, reason: str) -> None:
         maintenance = maintenance_targets(self.topology, list(self.inventory.maintenance.values()), now)
@@ -323,17 +357,8 @@ class Monitor:
         if reason == "trap":  # found because a trap made us look now
             new = {k: replace(v, detected_by="trap") if k not in self.incidents else v
                    for k, v in new.items()}
-        # A link that comes back stays an open incident for `link_linger_s`: if it fails again meanwhile
-        # (a flap) it is the same incident, and when it turns `flapping` that incident changes kind —
-        # one incident per flap episode, not one per bounce.
-        for key, old in self.incidents.items():
-            if key.startswith("link:") and key not in new:
-                cleared = self._cleared.setdefault(key, now)
-                if (now - cleared).total_seconds() < self.link_linger_s:
-                    new[key] = old
-        for key in new:
-            if key in self._cleared and new[key] is not self.incidents.get(key):
-                del self._cleared[key]  # failing again: the same incident goes on
+        self._hold_through_cut_off(new)
+        self._linger(new, now)
         adopted = self._adopt(new)
         opened, closed, still_open = diff_incidents(self.incidents, new)
         changed = [i for i in opened if i.key in self.incidents]  # same root, new kind (down → flapping)
@@ -355,6 +380,86 @@ class Monitor:
                         ("closed", closed)], now)
         if self.ready and self.history is not None and self.history.open:
             self.close_stale_adopted(now, first_pass=False)
+
+    def _linger(self, new: dict[str, Incident], now: datetime) -> None:
+        """A link that comes back stays an open incident until it has been back for ``link_linger_s``: if it
+        fails again meanwhile (a flap) it is the same incident — one incident per flap episode, not one per
+        bounce — and a flapping one that turns ``down`` or ``flapping`` only changes kind.  The time counts
+        from the link's return (its last change), so a flapping link, judged stable only after the flap hold,
+        closes then: at its last change + max(hold, linger).  Meanwhile the sites behind it that answer again
+        are no longer listed as unreachable (their flags end with the recovery, not with the linger).
+        Updates ``new`` in place."""
+        lingering = set()
+        for key, old in self.incidents.items():
+            if not key.startswith("link:") or key in new:
+                continue
+            lh = self.health.links.get(key.partition(":")[2])
+            back = lh.last_change_at if lh is not None and lh.state is st.State.UP and lh.last_change_at else now
+            cleared = self._cleared.setdefault(key, min(back, now))
+            if (now - cleared).total_seconds() < self.link_linger_s:
+                new[key] = narrowed(old, self.topology, self.health)
+                lingering.add(key)
+        for key in list(self._cleared):
+            if key in new and key not in lingering:
+                del self._cleared[key]  # failing again: the same incident goes on
+
+    def _hold_through_cut_off(self, new: dict[str, Incident]) -> None:
+        """While netmon is cut off it sees nothing, so the outages open when that began are not over: they stay
+        open (Alertmanager hides them behind the cut-off alert), and after it each one ends when its object has
+        been seen again and is fine, or goes on — from its first start — when it is still failing.
+        Updates ``new`` in place."""
+        cut_off = self.health.path.state is st.State.DOWN
+        if cut_off:
+            for key, inc in self.incidents.items():
+                if key != PATH_KEY:
+                    self._held.setdefault(key, inc)
+        for key, inc in list(self._held.items()):
+            if key in new:  # seen failing again: the same outage
+                self._kept_start[key] = inc.started_at
+                del self._held[key]
+            elif cut_off or self.health.state_of(key) is st.State.UNKNOWN:
+                new[key] = inc  # not seen since: not over
+            else:
+                del self._held[key]  # seen again, and fine: it ends now
+        for key in list(self._kept_start):
+            if key in new:
+                new[key] = replace(new[key], started_at=self._kept_start[key])
+            else:
+                del self._kept_start[key]
+
+    def _schedule_tick(self, now: datetime) -> None:
+        """Judge again, without polling, when a lingering link incident or a flap hold runs out: such an
+        incident closes on time whatever the poll interval (the judgement is pure: no I/O)."""
+        p = self.params
+        due = [cleared.timestamp() + self.link_linger_s for cleared in self._cleared.values()]
+        for lh in self.health.links.values():
+            if lh.state is st.State.FLAPPING and lh.last_change_at is not None:
+                due.append(lh.last_change_at.timestamp() + p.flap_hold_s)
+        future = [d for d in due if d > now.timestamp()]
+        if not future:
+            return
+        at = min(future) + 0.05
+        loop = asyncio.get_running_loop()
+        if self._tick is not None:
+            tick_loop, handle, when = self._tick
+            if tick_loop is loop and not handle.cancelled() and when <= at and when > time.time():
+                return  # an earlier one is due anyway
+            handle.cancel()
+        handle = loop.call_later(at - time.time(), self._run_tick)
+        self._tick = (loop, handle, at)
+
+    def _run_tick(self) -> None:
+        self._tick = None
+        task = asyncio.ensure_future(self.rejudge())
+        task.add_done_callback(_log_failure)
+
+    async def rejudge(self) -> None:
+        """Judge the state as of now without new checks (links' holds and lingers that ran out), and record."""
+        async with self._lock:
+            now = datetime.now(UTC)
+            maintenance = maintenance_targets(self.topology, list(self.inventory.maintenance.values()), now)
+            ev = self._judged([], now, maintenance, self.health, track=False).evaluation
+            self._record(ev.state, list(ev.transitions), list(ev.events), [], now, "tick")
 
     def _adopt(self, new: dict[str, Incident]) -> set[str]:
         """Incidents whose outage a previous run opened: the same outage goes on, from its stored start
@@ -445,6 +550,9 @@ class Monitor:
         pending: one batch and one re-probe of their parent, not a dozen of each).
         """
         due = set()
+        if self.health.path.failures > 0 and self.health.path.state is not st.State.DOWN:
+            # netmon's own path looked broken once: look again soon (with a poll of the roots)
+            due |= {d for d in self.topology.order if self.topology.nodes[d].parent is None and d in self.by_id}
         for table in (self.health.devices, self.health.base_stations):
             for dev, h in table.items():
                 needs_more = 0 < h.consecutive_failures < self.params.failures_to_down or h.waiting_for

@@ -30,6 +30,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from prometheus_client import CollectorRegistry
 
 from netmon.collect.icmp import IcmpProber
+from netmon.collect.path import LocalPath
 from netmon.collect.snmp import SnmpPoller
 from netmon.collect.target import targets_from_inventory
 from netmon.expose.alertmanager import PATH as ALERTMANAGER_PATH
@@ -104,11 +105,19 @@ class Service:
         self.monitor = Monitor(
             inventory, self.targets, self.poller, self.icmp,
             params=Params(failures_to_down=settings.failures_to_down, flap_changes=settings.flap_changes,
-                          flap_window_s=settings.flap_window_s, flap_hold_s=settings.flap_hold_s),
+                          flap_window_s=settings.flap_window_s, flap_hold_s=settings.flap_hold_s,
+                          flap_down_s=settings.flap_down_s if settings.flap_down_s is not None
+                          else settings.router_interval_s),
             confirm_after_s=settings.confirm_after_s, history=self.history, facts=facts,
             link_linger_s=settings.link_linger_s if settings.link_linger_s is not None
             else 2 * settings.router_interval_s,
         )
+        if settings.watch_path:  # the first routers of the tree: netmon's path to the network ends there
+            topology = self.monitor.topology
+            roots = [self.monitor.by_id[d].host for d in topology.order
+                     if topology.nodes[d].parent is None and d in self.monitor.by_id]
+            if roots:
+                self.monitor.path = LocalPath(roots)
         if settings.webhook_url:
             from netmon.expose.webhook import WebhookNotifier
 

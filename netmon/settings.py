@@ -42,15 +42,22 @@ class Settings(BaseSettings):
     flap_changes: int = Field(4, ge=1)
     """A link that changes state more than this many times within ``flap_window_s`` is flapping."""
     flap_window_s: float = Field(300.0, gt=0)
-    flap_hold_s: float = Field(300.0, ge=0)
-    link_linger_s: float | None = None
-    """A link incident stays open this long after the link is back, so a flap stays one incident
-    (default: two router poll intervals)."""
+    flap_hold_s: float = Field(180.0, ge=0)
     """A flapping link stays flapping (one alert) until it has been stable this long."""
+    flap_down_s: float | None = Field(None, ge=0)
+    """A flapping (or churning) link seen down without a change this long is down — an outage, not a flap
+    (default: one router poll interval)."""
+    link_linger_s: float | None = None
+    """A link incident stays open until the link has been back this long, so a flap stays one incident
+    (default: two router poll intervals)."""
     concurrency: int = Field(256, ge=1)
     icmp: bool | None = None
     """None: on when running as root (raw sockets), off otherwise."""
     icmp_count: int = Field(3, ge=1, le=20)
+
+    watch_path: bool = True
+    """Watch netmon's own path toward the tree's root (the route and the egress interface's carrier, Linux): when
+    it is gone, netmon says it is cut off — one incident — instead of paging the root router down."""
 
     listen: str = "127.0.0.1:9750"
     """Where /metrics, /healthz and /readyz are served."""

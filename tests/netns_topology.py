@@ -18,7 +18,11 @@ traps leave from that address, and core/district forward (``ip_forward=1``) with
   snmpd reports that interface oper-down (ifOperStatus 2);
 * ``isolate(router)`` replaces the router's default route by a blackhole: it no longer answers nor forwards
   anything towards the noc — a hung/dead router at the end of a provider circuit, whose port on the parent
-  stays up — so everything behind it is really unreachable too; ``restore(router)`` puts the route back.
+  stays up — so everything behind it is really unreachable too; ``restore(router)`` puts the route back;
+* ``restart_agent(router)`` restarts its snmpd: sysUpTime starts again from 0 and a coldStart trap goes out,
+  what netmon sees of a reboot;
+* ``cut_monitor()`` takes netmon's own link down (``noc0`` in the noc namespace: its routes go with it), or,
+  ``how="carrier"``, the core's end of it (``noc0`` stays up without carrier); ``restore_monitor()``.
 
 In-process monitors run in the noc namespace with :meth:`NetnsWan.run_in_noc` (a thread that ``setns``-es
 there, so the caller's thread never changes namespace); subprocesses with :meth:`NetnsWan.exec_prefix`.
@@ -44,6 +48,7 @@ import subprocess
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -162,6 +167,8 @@ class NetnsWan:
     _rw_community: str = field(default_factory=lambda: "rw-" + secrets.token_hex(8))
     _isolated: set[str] = field(default_factory=set)
     _down: set[str] = field(default_factory=set)
+    _monitor_cut: bool = False
+    _spawner: ThreadPoolExecutor | None = None
 
     # ------------------------------------------------------------------ names
     def ns(self, key: str) -> str:
@@ -192,9 +199,8 @@ class NetnsWan:
             for r in ROUTERS:
                 self._start_agent(r)
             self.wait_reachable([r.key for r in ROUTERS], timeout_s)
-            for r in ROUTERS:  # ifOperStatus current at every request (snmpd caches ifTable 3 s by default)
-                self.sh(r.key, "snmpset", "-v2c", "-c", self._rw_community, "-m", "", "-r", "1", "-t", "1",
-                        "127.0.0.1", NS_CACHE_TIMEOUT_IFTABLE, "i", "0")
+            for r in ROUTERS:
+                self._no_iftable_cache(r.key)
         except BaseException:
             self.close()
             raise
@@ -258,6 +264,36 @@ class NetnsWan:
         log.close()
         self.agents[r.key] = proc  # `ip netns exec` execs snmpd: this PID is snmpd's
 
+    def _no_iftable_cache(self, key: str, timeout_s: float = 5.0) -> None:
+        """ifOperStatus current at every request (snmpd caches ifTable 3 s by default). Asked inside the router's
+        own namespace (127.0.0.1), so it works whatever the path from the noc."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            out = self.sh(key, "snmpset", "-v2c", "-c", self._rw_community, "-m", "", "-r", "1", "-t", "1",
+                          "127.0.0.1", NS_CACHE_TIMEOUT_IFTABLE, "i", "0", check=time.monotonic() > deadline)
+            if out:
+                return
+            time.sleep(0.1)
+
+    def restart_agent(self, key: str) -> float:
+        """Restart router ``key``'s snmpd (a reboot, as SNMP sees it: sysUpTime from 0, a coldStart trap).
+        Returns the time.time() the new agent answered in its namespace."""
+        proc = self.agents.pop(key)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+        # Started from a thread that lives as long as the WAN: the agent dies with the thread that started it
+        # (PR_SET_PDEATHSIG), and the caller may be a scenario's thread that ends before the WAN is closed.
+        if self._spawner is None:
+            self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="netns-spawner")
+        self._spawner.submit(self._start_agent, BY_KEY[key]).result(timeout=30)
+        self._no_iftable_cache(key)
+        return time.time()
+
     def wait_reachable(self, keys: list[str], timeout_s: float = 20.0) -> None:
         """Until every router in ``keys`` answers SNMP from the noc (through the topology)."""
         deadline = time.monotonic() + timeout_s
@@ -291,6 +327,9 @@ class NetnsWan:
                 proc.kill()
                 proc.wait(timeout=5)
         self.agents.clear()
+        if self._spawner is not None:
+            self._spawner.shutdown(wait=True)
+            self._spawner = None
         for name in reversed(self.namespaces):
             _run("ip", "netns", "del", name, check=False)
         self.namespaces.clear()
@@ -333,8 +372,27 @@ class NetnsWan:
         self.ip(key, "route", "replace", "default", "via", GATEWAY[key])
         self._isolated.discard(key)
 
+    def cut_monitor(self, how: str = "interface") -> None:
+        """netmon's own path gone: ``interface`` sets ``noc0`` down (the kernel drops its routes), ``carrier``
+        sets the core's end down (``noc0`` stays up, without carrier; its routes stay)."""
+        if how == "interface":
+            self.ip("noc", "link", "set", "noc0", "down")
+        elif how == "carrier":
+            self.ip("core", "link", "set", "core-noc", "down")
+        else:
+            raise ValueError(how)
+        self._monitor_cut = True
+
+    def restore_monitor(self) -> None:
+        self.ip("core", "link", "set", "core-noc", "up")
+        self.ip("noc", "link", "set", "noc0", "up")
+        self.ip("noc", "route", "replace", "default", "via", "10.250.0.2")  # dropped with the link
+        self._monitor_cut = False
+
     def reset(self, timeout_s: float = 15.0) -> None:
         """Everything back up and reachable (between tests)."""
+        if self._monitor_cut:
+            self.restore_monitor()
         for key in list(self._isolated):
             self.restore(key)
         for key in list(self._down):

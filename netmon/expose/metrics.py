@@ -362,7 +362,10 @@ class MonitorCollector(Collector):
             if kind == "link":
                 child = topology.links[root].child if root in topology.links else None
                 node = topology.nodes.get(child) if child else None
-            critical = node is not None and node.role in SEVERITY_CRITICAL_ROLES and inc.kind.value != "link_flapping"
+            # The severity is the incident's for its whole life (it is part of the alert's identity): a link that
+            # starts flapping keeps its outage's; netmon cut off from the network is critical.
+            critical = ((node is not None and node.role in SEVERITY_CRITICAL_ROLES)
+                        or inc.kind.value == "monitor_cut_off")
             site = inv.sites.get(inc.site_id or "")
             open_.add((
                 inc.key, inc.kind.value, "critical" if critical else "warning",

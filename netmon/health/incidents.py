@@ -11,10 +11,11 @@ successive derivations into opened/closed lists for the history.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
+from netmon.health.path import PATH_KEY, describe
 from netmon.health.states import BLOCKED, DeviceHealth, HealthState, LinkHealth, State
 from netmon.health.topology import LinkEnds, Node, Topology, bts_key, device_key, link_key
 
@@ -24,6 +25,8 @@ class IncidentKind(StrEnum):
     LINK_DOWN = "link_down"
     LINK_FLAPPING = "link_flapping"
     BTS_DOWN = "bts_down"
+    MONITOR_CUT_OFF = "monitor_cut_off"
+    """netmon's own path to the network is gone: everything is unknown, nothing else is raised."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +56,8 @@ class Incident:
     evidence: str
     """What the judgement rests on, in words (``ICMP+SNMP failing; parent rt-core answers``)."""
     detected_by: str = "poll"
-    """How it was found: ``poll`` (a scheduled or confirming poll), ``trap`` (a poll a trap asked for), ``icmp``."""
+    """How it was found: ``poll`` (a scheduled or confirming poll), ``trap`` (a poll a trap asked for), ``icmp``,
+    ``path`` (netmon's own path to the network)."""
 
     @property
     def affected_site_ids(self) -> tuple[str, ...]:
@@ -74,6 +78,8 @@ def derive_incidents(
     :func:`~netmon.health.states.evaluate` raise nothing.
     """
     out: dict[str, Incident] = {}
+    if state.path.state is State.DOWN:  # netmon is cut off: it sees nothing, so it blames nothing
+        return {PATH_KEY: _cut_off_incident(topology, state)}
 
     def quiet(key: str, record: DeviceHealth | LinkHealth) -> bool:
         return key in maintenance or record.in_maintenance
@@ -90,7 +96,7 @@ def derive_incidents(
         lh = state.links.get(link_id)
         if lh is None or lh.state not in (State.DOWN, State.FLAPPING) or quiet(link_key(link_id), lh):
             continue
-        if any(_state(state, d) in BLOCKED for d in (ends.a_device, ends.b_device) if d != ends.child):
+        if lh.behind is None and any(_state(state, d) in BLOCKED for d in ends.ends_devices if d != ends.child):
             continue  # the far end failed: it is the root, the link only follows
         child = state.devices.get(ends.child) if ends.child is not None else None
         if child is not None and child.behind == link_key(link_id):
@@ -132,19 +138,37 @@ def _state(state: HealthState, dev: str) -> State:
     return h.state if h is not None else State.UNKNOWN
 
 
-def _affected(topology: Topology, state: HealthState, start: Iterable[str]) -> tuple[AffectedSite, ...]:
+def _affected(topology: Topology, state: HealthState, start: Iterable[str], link_root: bool = False,
+              ) -> tuple[AffectedSite, ...]:
     """Devices from ``start`` down that are unreachable/unknown; an up or down device ends the walk
-    (down ones are roots of their own, anything unreachable below an up one has another root)."""
+    (down ones are roots of their own, anything unreachable below an up one has another root), and so does
+    an uplink whose outage began before the failure above it (``behind``: what is behind it is its own)."""
     out: list[AffectedSite] = []
     todo = list(start)
+    mine = set(todo) if link_root else set()  # a link's own child is its incident's, behind or not
     while todo:
         dev = todo.pop(0)
-        if _state(state, dev) not in NOT_JUDGED:
-            continue
         node = topology.nodes[dev]
+        if _state(state, dev) not in NOT_JUDGED or (dev not in mine and _behind_own_uplink(state, node)):
+            continue
         out.append(AffectedSite(node.site_id, node.site_name, node.level, dev))
         todo.extend(topology.children[dev])
     return tuple(out)
+
+
+def _behind_own_uplink(state: HealthState, node: Node) -> bool:
+    if node.uplink is None:
+        return False
+    lh = state.links.get(node.uplink.link_id)
+    return lh is not None and lh.behind is not None and lh.state in (State.DOWN, State.FLAPPING)
+
+
+def narrowed(incident: Incident, topology: Topology, state: HealthState) -> Incident:
+    """``incident`` with only the sites still unreachable/unknown in ``state``: an incident held open after its
+    object recovered (a link's linger) must not keep flagging sites that answer again."""
+    still = tuple(a for a in incident.affected if a.device_id not in topology.nodes
+                  or _state(state, a.device_id) in NOT_JUDGED)
+    return incident if still == incident.affected else replace(incident, affected=still)
 
 
 def _counts(affected: tuple[AffectedSite, ...]) -> tuple[str, str]:
@@ -205,13 +229,38 @@ def _device_incident(topology: Topology, state: HealthState, node: Node, h: Devi
     )
 
 
+def _cut_off_incident(topology: Topology, state: HealthState) -> Incident:
+    path = state.path
+    if path.since is None:
+        raise ValueError("a cut-off path without any time: set 'since'")
+    routers = len(topology.nodes)
+    stations = sum(b.monitored for b in topology.base_stations.values())
+    vi_what = f"{routers} router" + (f" và {stations} trạm BTS" if stations else "")
+    en_what = f"{routers} router{'s' if routers != 1 else ''}" + (f" and {stations} base stations" if stations else "")
+    return Incident(
+        key=PATH_KEY, kind=IncidentKind.MONITOR_CUT_OFF, root="netmon", site_id=None, site_name=None,
+        district=None,
+        title=f"Mất giám sát: netmon mất đường kết nối tới mạng ({describe(path, vi=True)}) — "
+              f"chưa rõ trạng thái {vi_what}",
+        summary=f"monitoring cut off: netmon lost its own path to the network ({describe(path)}) — "
+                f"{en_what} unknown, not down",
+        affected=(), started_at=path.since, evidence=f"local path: {describe(path)}",
+        detected_by="path",
+    )
+
+
 def _link_incident(topology: Topology, state: HealthState, ends: LinkEnds, lh: LinkHealth) -> Incident:
     child = topology.nodes.get(ends.child) if ends.child is not None else None
     anchor = child or topology.nodes.get(ends.a_device)
-    affected = _affected(topology, state, (child.id,)) if child is not None else ()
+    affected = _affected(topology, state, (child.id,), link_root=True) if child is not None else ()
     place = _place(topology, anchor) if anchor is not None else topology.province
     what_vi = f"đường truyền {child.site_name}" if child is not None else f"đường truyền {ends.id}"
     what_en = f"link {ends.id}" + (f" ({child.site_name} uplink)" if child is not None else "")
+    if child is not None and lh.state is State.DOWN and _state(state, child.id) in NOT_JUDGED:
+        # the port is down and the router behind it is silent: a cut line and a dead router (power) look
+        # the same from here — say so rather than assert one
+        what_vi = f"đường truyền hoặc thiết bị {child.site_name}"
+        what_en = f"link {ends.id} or the router behind it ({child.site_name})"
     circuit = ", ".join(x for x in (ends.circuit, ends.provider) if x)
     circuit_vi = f" (mạch {circuit})" if circuit else ""
     vi_tail, en_tail = _tail(affected)
@@ -223,6 +272,8 @@ def _link_incident(topology: Topology, state: HealthState, ends: LinkEnds, lh: L
         detected = "ifOperStatus down on " + ", ".join(
             f"{d} {i}" for d, i in ends.ends if d in lh.reported_by
         )
+    if lh.behind is not None:
+        detected += f"; down before {lh.behind} failed, and behind it since"
     return Incident(
         key=link_key(ends.id), kind=kind, root=ends.id,
         site_id=anchor.site_id if anchor else None, site_name=anchor.site_name if anchor else None,

@@ -17,8 +17,9 @@ from typing import Protocol
 
 from netmon.health.interpret import Walked, interpret
 from netmon.health.observation import DeviceObs
+from netmon.health.path import PathLook, evaluate_on_path
 from netmon.health.rates import CounterTracker, RateResult
-from netmon.health.states import Check, Evaluation, HealthState, Params, evaluate
+from netmon.health.states import Check, Evaluation, HealthState, Params
 from netmon.health.topology import Topology
 
 PING_FRESH_S = 30.0
@@ -73,10 +74,13 @@ def judge(
     icmp: bool,
     maintenance: frozenset[str] = frozenset(),
     tracker: CounterTracker | None = None,
+    path: PathLook | None = None,
 ) -> Judgement:
     """Judge one batch.  ``pings``: the latest ICMP round per device id; ``watched``: device id → the
     interface names its links are watched by; ``tracker``: counters to update (None: leave them, as for
-    the re-probe of a parent, which is judged but not measured)."""
+    the re-probe of a parent, which is judged but not measured); ``path``: a look at netmon's own path taken
+    after the polls (None: not watched) — when it is broken the checks say nothing about the devices
+    (:func:`~netmon.health.path.evaluate_on_path`)."""
     observations = [interpret(walk) for walk in walks]
     rates: dict[str, RateResult] = {}
     if tracker is not None:
@@ -84,4 +88,5 @@ def judge(
             if obs.ok:
                 rates[obs.device_id] = tracker.update(obs.device_id, obs)
     checks = [check(obs, pings.get(obs.device_id), watched.get(obs.device_id, ()), icmp) for obs in observations]
-    return Judgement(observations, rates, checks, evaluate(topology, state, checks, now, params, maintenance))
+    evaluation = evaluate_on_path(topology, state, checks, now, params, maintenance, path)
+    return Judgement(observations, rates, checks, evaluation)

@@ -19,7 +19,11 @@ The rules, each there to keep one root cause from paging many times:
   answers again (overlapping faults are two outages, and neither is closed early);
 * one success is enough to be ``up`` again;
 * a link is ``down`` when a reachable end reports its interface oper-down; more than K
-  changes in the window make it ``flapping`` until nothing changed for the hold time.
+  changes in the window make it ``flapping`` (decided when it is seen up again: while it is
+  seen down it is down) until nothing changed for the hold time; a link that stays down for
+  ``flap_down_s`` is ``down`` — an outage, not a flap — and its flap history starts afresh;
+* a link that was down before the device at its far end failed stays ``down`` (marked
+  ``behind`` that device) instead of turning ``unreachable``: its outage goes on and ends once.
 """
 
 from __future__ import annotations
@@ -83,8 +87,12 @@ class Params:
     flap_changes: int = 4
     """More than this many state changes within ``flap_window_s`` is flapping."""
     flap_window_s: float = 300.0
-    flap_hold_s: float = 300.0
+    flap_hold_s: float = 180.0
     """A flapping link stays flapping until it has not changed for this long."""
+    flap_down_s: float = 60.0
+    """A flapping (or churning) link *seen* down without a change for this long (a report at least this long after
+    its last change, not just time passing) is ``down``: an outage, not a flap; its flap history is dropped, so
+    coming back from that outage does not start flapping."""
     stale_after_s: float | None = 600.0
     """No check for this long → ``unknown`` (monitoring gap); None disables it."""
     uptime_slack_s: float = 60.0
@@ -95,7 +103,7 @@ class Params:
     def __post_init__(self) -> None:
         if self.failures_to_down < 1 or self.flap_changes < 1:
             raise ValueError("failures_to_down and flap_changes must be at least 1")
-        if min(self.flap_window_s, self.flap_hold_s, self.uptime_slack_s) < 0:
+        if min(self.flap_window_s, self.flap_hold_s, self.flap_down_s, self.uptime_slack_s) < 0:
             raise ValueError("durations must not be negative")
 
 
@@ -146,16 +154,39 @@ class LinkHealth:
     reported_by: tuple[str, ...] = ()
     """Devices whose interface report made the current observation."""
     in_maintenance: bool = False
+    behind: str | None = None
+    """While ``down``/``flapping`` with the device at its far end failed since: that device's key (the link's
+    outage began first and goes on; nothing can be observed of it until that device answers again)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PathHealth:
+    """netmon's own path to the network (its interface toward the tree's root), judged by :mod:`netmon.health.path`.
+
+    ``up``; ``down`` — netmon is cut off: nothing it polls can be judged, everything is ``unknown``; or
+    ``unknown`` (not watched yet). ``failures`` counts broken observations not yet enough to say ``down``."""
+
+    state: State = State.UNKNOWN
+    since: datetime | None = None
+    failures: int = 0
+    reason: str = ""
+    """Why it is broken: ``no_route``, ``interface_down``, ``no_carrier`` (empty when up)."""
+    interface: str | None = None
+    target: str | None = None
+    """The address the path was looked up for (the tree's root)."""
+    failing_since: datetime | None = None
+    """First broken look of the current run of them (None while it works)."""
 
 
 @dataclass(frozen=True)
 class HealthState:
-    """Every device, watched link and base station, keyed by id."""
+    """Every device, watched link and base station, keyed by id; and netmon's own path to them."""
 
     devices: Mapping[str, DeviceHealth] = field(default_factory=dict)
     links: Mapping[str, LinkHealth] = field(default_factory=dict)
     base_stations: Mapping[str, DeviceHealth] = field(default_factory=dict)
     at: datetime | None = None
+    path: PathHealth = field(default_factory=PathHealth)
 
     def __post_init__(self) -> None:
         for name in ("devices", "links", "base_stations"):
@@ -252,7 +283,7 @@ def evaluate(
         if link_id not in judge.links:
             judge.link(link_id)
     new_stations = {b: judge.decide(bts_key(b), h, None, None) for b, h in stations.items()}
-    new_state = HealthState(judge.devices, judge.links, new_stations, now)
+    new_state = HealthState(judge.devices, judge.links, new_stations, now, state.path)
     return Evaluation(
         new_state, tuple(judge.transitions), frozenset(judge.reprobe), frozenset(judge.pending), tuple(events)
     )
@@ -450,19 +481,29 @@ def _judge_link(ends: LinkEnds, old: LinkHealth, judge: _Judge, in_maintenance: 
         changes, last_change = (*changes, observed_at), observed_at
     window_start = now - timedelta(seconds=params.flap_window_s)
     changes = tuple(t for t in changes if t > window_start)
+    far_failed = [dev for dev, _ in ends.ends if dev != ends.child and judge.state(dev) in BLOCKED]
     if observed is not None:
         base, at = observed, observed_at
-    elif any(judge.state(dev) in BLOCKED for dev, _ in ends.ends if dev != ends.child):
+    elif far_failed and old.state in (State.DOWN, State.FLAPPING) and old.last_seen is State.DOWN:
+        base, at = State.DOWN, now  # down before its far end failed: the outage goes on, behind that failure
+    elif far_failed:
         base, at = State.UNREACHABLE, now
     elif old.last_seen is not None and judge.fresh(old.last_seen_at):
         base, at = old.last_seen, now  # a missed report is not news: keep the last word until stale
     else:
         base, at = State.UNKNOWN, now
     hold = timedelta(seconds=params.flap_hold_s)
-    if old.state is State.FLAPPING and last_change is not None and now - last_change < hold:
+    settled = last_change + timedelta(seconds=params.flap_down_s) if last_change is not None else None
+    seen_at = observed_at if observed is not None else old.last_seen_at
+    if base is State.DOWN and settled is not None and seen_at is not None and seen_at >= settled and (
+            old.state is State.FLAPPING or len(changes) > params.flap_changes):
+        # down for good: an outage, not a flap; its return is one change, not the next bounce
+        new, changes = State.DOWN, ()
+        at = settled if old.state is State.FLAPPING else at
+    elif old.state is State.FLAPPING and last_change is not None and now - last_change < hold:
         new, at = State.FLAPPING, old.since or at
-    elif old.state is not State.FLAPPING and len(changes) > params.flap_changes:
-        new, at = State.FLAPPING, changes[-1]
+    elif old.state is not State.FLAPPING and len(changes) > params.flap_changes and base is State.UP:
+        new, at = State.FLAPPING, changes[-1]  # decided when it is back: while it is down, it is down
     else:
         new = base
         if old.state is State.FLAPPING:  # stable again: start counting afresh, or it would re-flap at once
@@ -470,8 +511,10 @@ def _judge_link(ends: LinkEnds, old: LinkHealth, judge: _Judge, in_maintenance: 
             if last_change is not None:
                 at = last_change + hold  # the moment it became stable
     since = old.since if new is old.state else _not_before(at, old.since)
+    behind = device_key(far_failed[0]) if far_failed and new in (State.DOWN, State.FLAPPING) else None
     return LinkHealth(
         state=new, since=since, observed=observed, last_seen=observed or old.last_seen,
         last_seen_at=observed_at if observed is not None else old.last_seen_at, changes=changes,
         last_change_at=last_change, reported_by=tuple(r[0] for r in used), in_maintenance=in_maintenance,
+        behind=behind,
     )

@@ -80,6 +80,10 @@ class LinkEnds:
     def ends(self) -> tuple[tuple[str, str], tuple[str, str]]:
         return (self.a_device, self.a_interface), (self.b_device, self.b_interface)
 
+    @property
+    def ends_devices(self) -> tuple[str, str]:
+        return self.a_device, self.b_device
+
 
 @dataclass(frozen=True, slots=True)
 class BtsNode:

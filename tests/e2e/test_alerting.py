@@ -3,8 +3,9 @@
 The WAN of network namespaces from ``tests/netns_topology.py`` (noc ↔ core ↔ district ↔ 3 communes, net-snmp
 ``snmpd`` in each router). Everything else runs inside the ``noc`` namespace and talks over its own 127.0.0.1:
 
-* ``netmon run`` (router interval 3 s, one slice, confirm after 1 s, traps on 10.250.0.1:1162), /metrics on :9750,
-  on PostgreSQL (a private server, reached through its Unix socket);
+* ``netmon run`` (router interval 3 s in 3 slices, confirm after 1 s, flap window 15 s and hold 9 s — the deployed
+  settings scaled down 20× — traps on 10.250.0.1:1162), /metrics on :9750, on PostgreSQL (a private server,
+  reached through its Unix socket);
 * Debian's ``prometheus`` with a copy of ``deploy/prometheus/`` (the shipped rules unchanged; targets rewritten to
   loopback, scrape/evaluation interval 1 s);
 * Debian's ``prometheus-alertmanager`` started by the shipped ``deploy/alertmanager/entrypoint.sh`` (Telegram token
@@ -18,7 +19,13 @@ The namespaces being private, the ports are fixed. What is checked (the Promethe
 Prometheus scrapes netmon (``up == 1``, no duplicate series, every rule evaluates); a commune's uplink down gives
 exactly one firing notification per destination, naming the commune's Vietnamese site, then exactly one resolved
 one; a district router off the network gives one notification (DeviceDown), none for the communes behind it (their
-SiteUnreachable alerts exist in Alertmanager but are inhibited). About a minute in all.
+SiteUnreachable alerts exist in Alertmanager but are inhibited).
+
+Then the pages a NOC must be able to trust (issue #18), each counted at the sinks: a flap of 6 bounces is one
+firing and one resolved; a district uplink cut after churn is one critical LinkDown; a commune down before its
+district is one outage (one history row), never resolved early; 4 reboots on 3 routers are 4 messages; netmon cut
+off from the network is one MonitoringCutOff and no device alert; 10 recoveries in a row leak no informational
+alert; a 10-minute outage fires no PollerBehind. About 25 minutes in all (the last one is 10 of them).
 """
 
 from __future__ import annotations
@@ -63,6 +70,8 @@ DEPLOY = ROOT / "deploy"
 # Inside the private noc namespace: nothing else listens there.
 NETMON_PORT, PROM_PORT, AM_PORT, HTTP_SINK_PORT, SMTP_SINK_PORT = 9750, 9090, 9093, 9099, 2525
 INTERVAL_S = 3.0  # netmon's router interval
+SLICES = 3  # a batch every second, as the deployed 6 slices of 60 s make one every 10 s
+FLAP_HOLD_S = 9.0
 SETTLE_S = 2 * INTERVAL_S + 3  # after a notification: two more polls, scrapes, evaluations and group intervals
 TOKEN = "123456789:AAE2e-Test_token"
 NOC_CHAT, CAU_NGANG_CHAT = "-1001000000084", "-1001000000848"
@@ -296,8 +305,11 @@ class Stack:
                          "ALERTMANAGER_BIN": self.bins["prometheus-alertmanager"]})
         inventory = self.wan.write_inventory(self.tmp / "inventory")
         env = {k: v for k, v in os.environ.items() if not k.startswith("NETMON_")}
-        env.update(self.wan.env(), NETMON_ROUTER_INTERVAL_S=str(INTERVAL_S), NETMON_SLICES="1",
-                   NETMON_CONFIRM_AFTER_S="1", NETMON_ICMP="true", NETMON_ICMP_COUNT="2", NETMON_HEARTBEAT_S="1")
+        # the deployed settings scaled down 20× with the interval (60 s → 3 s): flap window 300 → 15 s, flap hold
+        # 180 → 9 s; the link linger (2 intervals) and flap_down (1 interval) follow the interval by default
+        env.update(self.wan.env(), NETMON_ROUTER_INTERVAL_S=str(INTERVAL_S), NETMON_SLICES=str(SLICES),
+                   NETMON_CONFIRM_AFTER_S="1", NETMON_ICMP="true", NETMON_ICMP_COUNT="2", NETMON_HEARTBEAT_S="1",
+                   NETMON_FLAP_WINDOW_S="15", NETMON_FLAP_HOLD_S=str(FLAP_HOLD_S))
         self._spawn("netmon", [sys.executable, "-m", "netmon", "run", str(inventory),
                                "--database", self.database,
                                "--listen", f"127.0.0.1:{NETMON_PORT}", "--traps", f"{NOC_ADDR}:{self.wan.trap_port}",
@@ -395,14 +407,14 @@ class Stack:
     def quiet(self) -> bool:
         """Prometheus sees every router and link up, its rules have evaluated that, no alert firing or pending.
 
-        Except PollerBehind pending: netmon's ``netmon_poller_cycle_duration_seconds`` is the start-to-start
-        period of a full pass, i.e. the interval ± scheduler jitter, so ``cycle > interval`` holds about every
-        other cycle on a healthy poller (``for: 5m`` keeps it from firing in this short test).
+        Except IncidentInhibitor (it outlives each incident by a minute, sends nothing) and PollerBehind pending
+        (the burst of re-probes that confirms an outage may skip a batch or two; ``for: 5m`` keeps it quiet).
         """
         return (self.scalar('count(netmon_device_status{state="up"} == 1)') == ROUTERS_N
                 and self.scalar('count(netmon_link_status{state="up"} == 1)') == LINKS_N
                 and self.scalar("count(netmon:device:info)") == ROUTERS_N
-                and not self.query('ALERTS unless ALERTS{alertname="PollerBehind", alertstate="pending"}'))
+                and not self.query('ALERTS unless ALERTS{alertname="IncidentInhibitor"}'
+                                   ' unless ALERTS{alertname="PollerBehind", alertstate="pending"}'))
 
 
 @pytest.fixture(scope="module")
@@ -527,7 +539,7 @@ def test_commune_uplink_down_one_notification_with_site_name_then_resolved(quiet
     hook = next(n for n in firing if n.channel == "webhook")
     (alert,) = hook.payload["alerts"]
     labels, ann = alert["labels"], alert["annotations"]
-    assert (labels["alertname"], labels["kind"], labels["severity"]) == ("LinkDown", "link_down", "warning")
+    assert (labels["alertname"], labels["severity"]) == ("LinkDown", "warning") and "kind" not in labels
     assert (labels["site"], labels["site_name"], labels["district_name"]) == (c1.site_id, site_name, DISTRICT_NAME)
     assert labels["link"] == link_id("c1") and labels["province"] == "Trà Vinh"
     for key in ("title", "summary", "description"):
@@ -577,8 +589,7 @@ def test_district_router_outage_one_notification_none_for_the_communes(quiet_sta
     hook = next(n for n in firing if n.channel == "webhook")
     (alert,) = hook.payload["alerts"]
     labels = alert["labels"]
-    assert (labels["alertname"], labels["kind"], labels["severity"], labels["device"]) == (
-        "DeviceDown", "device_down", "critical", dist.device_id)
+    assert (labels["alertname"], labels["severity"], labels["device"]) == ("DeviceDown", "critical", dist.device_id)
     assert labels["site_name"] == "UBND Huyện Cầu Ngang"
     assert 1 <= int(alert["annotations"]["affected_sites"]) <= len(communes)  # netmon's count as first evaluated
     for note in firing:  # one notification about the district router; none names a commune's router
@@ -604,3 +615,295 @@ def _suppressed(st: Stack, devices: set[str], incident: str) -> bool:
     alerts = [a for a in st.am_alerts("SiteUnreachable") if a["labels"].get("incident") == incident]
     return {a["labels"].get("device") for a in alerts} == devices and all(
         a["status"]["state"] == "suppressed" for a in alerts)
+
+
+# ------------------------------------------------------------------------------- pages a NOC can trust (#18)
+def _hooks(notes: list[Note], alertname: str, **group: str) -> list[Note]:
+    """Webhook notifications of ``alertname`` whose group labels include ``group``."""
+    out = []
+    for n in notes:
+        labels = n.payload.get("groupLabels", {}) if n.channel == "webhook" else {}
+        if labels.get("alertname") == alertname and all(labels.get(k) == v for k, v in group.items()):
+            out.append(n)
+    return out
+
+
+def _firing_resolved(notes: list[Note]) -> tuple[int, int]:
+    return sum(not n.resolved for n in notes), sum(n.resolved for n in notes)
+
+
+def _info(notes: list[Note]) -> list[str]:
+    return [n.short() for n in notes if n.channel == "webhook" and n.dest == "webhook"]
+
+
+def _only(notes: list[Note], allowed: set[tuple[str, str]]) -> list[str]:
+    """Notifications about anything but these (alertname, incident) pairs — webhook and Telegram alike."""
+    out = []
+    for n in notes:
+        if n.channel == "webhook":
+            key = (n.payload["groupLabels"].get("alertname", ""), n.payload["groupLabels"].get("incident", ""))
+            if key not in allowed:
+                out.append(n.short())
+        elif not any(a in n.text and i in n.text for a, i in allowed):
+            out.append(n.short())
+    return out
+
+
+def test_a_flap_of_six_bounces_is_one_firing_and_one_resolved(quiet_stack: Stack) -> None:
+    st, sinks = quiet_stack, quiet_stack.sinks
+    assert sinks is not None
+    incident = link_key(link_id("c3"))
+    mark = sinks.mark()
+    try:
+        for _ in range(6):  # 1 s down, 1 s up: every 3 s poll sees the other phase; the traps say it too
+            st.wan.uplink_down("c3")
+            time.sleep(1.0)
+            st.wan.uplink_up("c3")
+            time.sleep(1.0)
+        last_bounce = time.time()
+    finally:
+        st.wan.uplink_up("c3")
+    kinds = {s["metric"]["kind"] for s in st.query(f'netmon_incident_open{{incident="{incident}"}}')}
+    resolved = st.until(lambda: _firing_resolved(_hooks(sinks.since(mark), "LinkDown", incident=incident))[1] >= 1,
+                        FLAP_HOLD_S + 2 * INTERVAL_S + 25, f"the resolved notification of {incident}")
+    time.sleep(SETTLE_S)
+    notes = sinks.since(mark)
+    hooks = _hooks(notes, "LinkDown", incident=incident)
+    assert _firing_resolved(hooks) == (1, 1), [n.short() for n in notes]
+    assert not _only(notes, {("LinkDown", incident)}), _only(notes, {("LinkDown", incident)})
+    telegram = Counter((n.dest, n.resolved) for n in notes if n.channel == "telegram")
+    assert telegram == {(NOC_CHAT, False): 1, (NOC_CHAT, True): 1, (CAU_NGANG_CHAT, False): 1,
+                        (CAU_NGANG_CHAT, True): 1}, telegram
+    assert hooks[0].payload["alerts"][0]["labels"]["severity"] == "warning"  # a commune's: the same throughout
+    print(f"\nflap of 6 bounces: kinds seen {kinds or '-'}, resolved {time.time() - last_bounce - SETTLE_S:.1f} s "
+          f"after the last bounce ({resolved:.1f} s of waiting)")
+
+
+def test_a_district_uplink_cut_after_churn_is_one_critical_link_down(quiet_stack: Stack) -> None:
+    st, sinks = quiet_stack, quiet_stack.sinks
+    assert sinks is not None
+    incident = link_key(link_id("dist"))
+    mark = sinks.mark()
+    try:
+        for _ in range(2):  # churn: two bounces
+            st.wan.uplink_down("dist")
+            time.sleep(2.0)
+            st.wan.uplink_up("dist")
+            time.sleep(2.0)
+        st.wan.uplink_down("dist")  # then a real cut
+        st.until(_webhook_since(sinks, mark, resolved=False), 30, f"a firing notification for {incident}")
+        time.sleep(5 * INTERVAL_S)  # the cut goes on
+        now_open = st.query(f'netmon_incident_open{{incident="{incident}"}}')
+        kind = {s["metric"]["kind"] for s in now_open}
+        titles = {s["metric"]["title"] for s in now_open}
+        alerts = [a for a in st.am_alerts("LinkDown") if a["labels"]["incident"] == incident]
+    finally:
+        up_at = time.time()
+        st.wan.uplink_up("dist")
+    st.until(lambda: _firing_resolved(_hooks(sinks.since(mark), "LinkDown", incident=incident))[1] >= 1,
+             FLAP_HOLD_S + 2 * INTERVAL_S + 25, f"the resolved notification of {incident}")
+    time.sleep(SETTLE_S)
+    notes = sinks.since(mark)
+    hooks = _hooks(notes, "LinkDown", incident=incident)
+    assert _firing_resolved(hooks) == (1, 1), [n.short() for n in notes]
+    assert not _only(notes, {("LinkDown", incident)}), _only(notes, {("LinkDown", incident)})
+    assert kind == {"link_down"}, "down for good after the churn: a down link, not a flap"
+    assert [(a["labels"]["severity"], a["status"]["state"]) for a in alerts] == [("critical", "active")]
+    firing = next(n for n in hooks if not n.resolved).payload["alerts"][0]
+    assert firing["labels"]["severity"] == "critical" and firing["labels"]["alertname"] == "LinkDown"
+    # while cut, the district router behind the port is silent: netmon's title says "line or device" (the first
+    # notification may have gone out before netmon saw it silent, at the first bounce)
+    assert [t for t in titles if "đường truyền hoặc thiết bị UBND Huyện Cầu Ngang" in t], titles
+    assert {n.dest for n in notes if n.channel == "email"} == {NOC_MAIL, CAU_NGANG_MAIL}  # critical: e-mail too
+    print(f"\ncut after churn: one critical LinkDown, resolved {hooks[-1].at - up_at:.1f} s after the cut ended")
+
+
+def test_a_commune_down_before_its_district_is_one_outage_row_never_resolved_early(quiet_stack: Stack) -> None:
+    from sqlalchemy import select
+
+    from netmon.store import models as m
+    from netmon.store.db import make_engine
+
+    st, sinks = quiet_stack, quiet_stack.sinks
+    assert sinks is not None
+    link = link_key(link_id("c3"))
+    dist = device_key(BY_KEY["dist"].device_id)
+    began = time.time()
+    mark = sinks.mark()
+    try:
+        st.wan.uplink_down("c3")
+        st.until(lambda: _firing_resolved(_hooks(sinks.since(mark), "LinkDown", incident=link))[0] == 1, 30,
+                 "c3's LinkDown")
+        time.sleep(5)
+        st.wan.isolate("dist")
+        st.until(lambda: _firing_resolved(_hooks(sinks.since(mark), "DeviceDown", incident=dist))[0] == 1, 30,
+                 "the district's DeviceDown")
+        time.sleep(SETTLE_S)
+        st.wan.restore("dist")
+        st.until(lambda: _firing_resolved(_hooks(sinks.since(mark), "DeviceDown", incident=dist))[1] == 1, 30,
+                 "the district's resolve")
+        time.sleep(SETTLE_S)
+        early = _firing_resolved(_hooks(sinks.since(mark), "LinkDown", incident=link))
+    finally:
+        back_at = time.time()
+        st.wan.uplink_up("c3")
+        st.wan.restore("dist")
+    st.until(lambda: _firing_resolved(_hooks(sinks.since(mark), "LinkDown", incident=link))[1] == 1,
+             2 * INTERVAL_S + 25, "c3's resolve")
+    time.sleep(SETTLE_S)
+    notes = sinks.since(mark)
+    assert early == (1, 0), "c3 was told resolved while its line was still cut"
+    assert _firing_resolved(_hooks(notes, "LinkDown", incident=link)) == (1, 1)
+    assert _firing_resolved(_hooks(notes, "DeviceDown", incident=dist)) == (1, 1)
+    assert not _info(notes) and not _only(notes, {("LinkDown", link), ("DeviceDown", dist)})
+    resolved_at = next(n.at for n in _hooks(notes, "LinkDown", incident=link) if n.resolved)
+    assert resolved_at >= back_at
+    engine = make_engine(st.database)
+    try:
+        with engine.connect() as conn:
+            table = m.Outage.__table__  # type: ignore[attr-defined]
+            rows = [r for r in conn.execute(select(table)) if r.started_at.timestamp() >= began - 1]
+    finally:
+        engine.dispose()
+    assert sorted((r.object_id, r.ended_at is not None) for r in rows) == [
+        (BY_KEY["dist"].device_id, True), (link_id("c3"), True)], rows  # one row each: c3's not split
+
+
+@pytest.mark.timeout(600)  # each DeviceRebooted lasts ~2 minutes (the deployed rule, not scaled): ~5 minutes
+def test_four_reboots_on_three_routers_are_four_messages(quiet_stack: Stack) -> None:
+    st, sinks = quiet_stack, quiet_stack.sinks
+    assert sinks is not None
+    routers = [BY_KEY[k].device_id for k in ("c1", "c2", "dist")]
+    # sysUpTime must have run past the reboot rule's slack (60 s) for a restart to read as a reboot
+    st.until(lambda: all((st.scalar(f'netmon_device_uptime_seconds{{device="{d}"}}') or 0) > 65 for d in routers), 90,
+             "the agents up for over a minute")
+    mark = sinks.mark()
+    for key in ("c1", "c2", "dist"):
+        st.wan.restart_agent(key)
+        time.sleep(3)
+    st.until(lambda: len(_hooks(sinks.since(mark), "DeviceRebooted")) == 3, 30, "three reboot messages")
+    # the first one resolves (no message) ~2 minutes on; then the same router reboots again: a message of its own
+    st.until(lambda: not st.query(f'ALERTS{{alertname="DeviceRebooted", device="{routers[0]}"}}'), 200,
+             "c1's DeviceRebooted resolved")
+    st.wan.restart_agent("c1")
+    st.until(lambda: len(_hooks(sinks.since(mark), "DeviceRebooted")) == 4, 30, "the fourth reboot message")
+    # every one resolves ~2 minutes after its reboot, and none of them says so (an event has no "resolved")
+    st.until(lambda: not st.query('ALERTS{alertname="DeviceRebooted"}'), 200, "every DeviceRebooted resolved")
+    time.sleep(SETTLE_S)
+    notes = sinks.since(mark)
+    hooks = _hooks(notes, "DeviceRebooted")
+    assert _firing_resolved(hooks) == (4, 0), [n.short() for n in notes]
+    assert [n.payload["groupLabels"]["device"] for n in hooks] == [*routers, routers[0]]
+    assert all(len(n.payload["alerts"]) == 1 for n in hooks), "one reboot per message, none repeating another"
+    telegram = Counter((n.dest, n.resolved) for n in notes if n.channel == "telegram")
+    assert telegram == {(NOC_CHAT, False): 4, (CAU_NGANG_CHAT, False): 4}, telegram
+    assert not _only(notes, {("DeviceRebooted", "")})
+    assert all("vừa khởi động lại" in n.text for n in notes if n.channel == "telegram")
+
+
+def test_netmon_cut_off_is_one_isolation_alert_and_no_device_alert(quiet_stack: Stack) -> None:
+    st, sinks = quiet_stack, quiet_stack.sinks
+    assert sinks is not None
+    mark = sinks.mark()
+    cut_at = time.time()
+    st.wan.cut_monitor("interface")  # netmon's own link: Prometheus and Alertmanager (local) are unaffected
+    try:
+        fired = st.until(lambda: _firing_resolved(_hooks(sinks.since(mark), "MonitoringCutOff"))[0] == 1, 40,
+                         "the MonitoringCutOff notification")
+        time.sleep(3 * INTERVAL_S + SETTLE_S)  # polls go on failing meanwhile
+        device_alerts = [a["labels"] for name in ("DeviceDown", "LinkDown", "SiteUnreachable")
+                         for a in st.am_alerts(name)]
+        unknown = st.scalar('count(netmon_device_status{state="unknown"} == 1)')
+    finally:
+        back_at = time.time()
+        st.wan.restore_monitor()
+    st.until(lambda: _firing_resolved(_hooks(sinks.since(mark), "MonitoringCutOff"))[1] == 1, 40,
+             "its resolve")
+    time.sleep(SETTLE_S)
+    notes = sinks.since(mark)
+    hooks = _hooks(notes, "MonitoringCutOff", incident="netmon:path")
+    assert _firing_resolved(hooks) == (1, 1), [n.short() for n in notes]
+    assert not _only(notes, {("MonitoringCutOff", "netmon:path")}), "a device alert while netmon was cut off"
+    assert device_alerts == [] and unknown == ROUTERS_N
+    alert = next(n for n in hooks if not n.resolved).payload["alerts"][0]
+    assert alert["labels"]["severity"] == "critical"
+    assert alert["annotations"]["title"].startswith("Mất giám sát: netmon mất đường kết nối tới mạng")
+    tg = [n for n in notes if n.channel == "telegram"]
+    assert tg and all("máy chủ giám sát netmon" in n.text for n in tg)
+    print(f"\nnetmon cut off: paged {fired:.1f} s after its interface went down (at +{hooks[0].at - cut_at:.1f} s), "
+          f"resolved at +{hooks[-1].at - back_at:.1f} s after it came back")
+
+
+def test_ten_recoveries_in_a_row_leak_no_informational_alert(quiet_stack: Stack) -> None:
+    """The race: an incident and the sites behind it resolve together; Alertmanager must never see them
+    un-inhibited and firing. Five district routers off and back, five commune lines cut and back, in a row."""
+    st, sinks = quiet_stack, quiet_stack.sinks
+    assert sinks is not None
+    mark = sinks.mark()
+    took = []
+    for n in range(10):
+        if n % 2 == 0:
+            incident, name, fail, mend = device_key(BY_KEY["dist"].device_id), "DeviceDown", \
+                lambda: st.wan.isolate("dist"), lambda: st.wan.restore("dist")
+        else:
+            incident, name, fail, mend = link_key(link_id("c1")), "LinkDown", \
+                lambda: st.wan.uplink_down("c1"), lambda: st.wan.uplink_up("c1")
+        before = _firing_resolved(_hooks(sinks.since(mark), name, incident=incident))
+        start = time.time()
+        fail()
+        try:
+            st.until(lambda: _firing_resolved(_hooks(sinks.since(mark), name, incident=incident))[0] > before[0],  # noqa: B023
+                     30, f"recovery {n + 1}: {name} firing")
+            st.until(lambda: bool(st.am_alerts("SiteUnreachable")), 15, f"recovery {n + 1}: the sites behind it")
+        finally:
+            mend()
+        st.until(lambda: _firing_resolved(_hooks(sinks.since(mark), name, incident=incident))[1] > before[1],  # noqa: B023
+                 30, f"recovery {n + 1}: {name} resolved")
+        took.append(time.time() - start)
+        st.until(lambda: not st.am_alerts("SiteUnreachable") or all(
+            a["status"]["state"] == "suppressed" for a in st.am_alerts("SiteUnreachable")), 10, "quiet")
+    time.sleep(SETTLE_S)
+    notes = sinks.since(mark)
+    assert _info(notes) == [], "informational alerts leaked"
+    assert not any("SiteUnreachable" in n.text for n in notes)
+    print(f"\n10 recoveries in {sum(took):.0f} s, 0 informational alerts leaked")
+
+
+@pytest.mark.timeout(900)  # 10 minutes of outage, and PollerBehind's `for: 5m` is not scaled either
+def test_a_ten_minute_outage_fires_no_poller_behind(quiet_stack: Stack) -> None:
+    """A commune router dead for 10 minutes, in the last slice of the cycle: its polls time out in every cycle
+    and its batch runs into the next cycle's first one; PollerBehind, on lag that matters (skipped batches, late
+    starts), never fires."""
+    from netmon.service import slice_of
+
+    st, sinks = quiet_stack, quiet_stack.sinks
+    assert sinks is not None
+    # the dead router in the last slice of the cycle: its timeout stretches every cycle past the interval
+    victim = next(k for k in COMMUNES if slice_of(BY_KEY[k].device_id, SLICES) == SLICES - 1)
+    incident = device_key(BY_KEY[victim].device_id)
+    mark = sinks.mark()
+    st.wan.isolate(victim)
+    try:
+        st.until(lambda: _firing_resolved(_hooks(sinks.since(mark), "DeviceDown", incident=incident))[0] == 1, 30,
+                 "the DeviceDown")
+        deadline = time.monotonic() + 600
+        pending = 0.0
+        while time.monotonic() < deadline:
+            assert not st.query('ALERTS{alertname="PollerBehind", alertstate="firing"}'), "PollerBehind fired"
+            pending += 5.0 if st.query('ALERTS{alertname="PollerBehind"}') else 0.0
+            time.sleep(5)
+        old_rule = st.scalar('avg_over_time((max(netmon_poller_cycle_duration_seconds{class="routers"}) '
+                             '> bool max(netmon_poller_interval_seconds{class="routers"}))[9m:5s])')
+        skipped = st.scalar('sum(increase(netmon_poller_skipped_batches_total{class="routers"}[10m]))')
+        lag = st.scalar('max(max_over_time(netmon_poller_lag_seconds{class="routers"}[10m]))')
+    finally:
+        st.wan.restore(victim)
+    st.until(lambda: _firing_resolved(_hooks(sinks.since(mark), "DeviceDown", incident=incident))[1] == 1, 30,
+             "its resolve")
+    time.sleep(SETTLE_S)
+    notes = sinks.since(mark)
+    assert not _hooks(notes, "PollerBehind") and not any("PollerBehind" in n.text for n in notes)
+    assert not _only(notes, {("DeviceDown", incident)})
+    print(f"\n10-minute outage of {BY_KEY[victim].device_id}: PollerBehind never fired (pending ~{pending:.0f} s); "
+          f"cycle > interval {100 * (old_rule or 0):.0f} % of the time, {skipped or 0:.0f} batches skipped, "
+          f"lag at most {lag or 0:.2f} s")

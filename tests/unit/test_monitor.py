@@ -292,3 +292,110 @@ def test_an_outage_that_ended_while_netmon_was_away_closes_at_the_first_poll_tha
     first_up = rig.monitor.health.devices[COMMUNE].since
     assert rig.history.adopted_closed == {key: first_up}  # the first poll after start, not the last heartbeat
     assert said == [("closed", key, stored)]
+
+
+# ---------------------------------------------------------------------------------------- link lingers
+def test_a_link_incident_closes_a_linger_after_the_link_came_back_without_waiting_for_a_poll(rig: Rig) -> None:
+    """Back up, the link's incident stays open for ``link_linger_s`` (a bounce within it is the same incident),
+    counted from the poll that saw it back; then a timer judges again and closes it: no poll needed."""
+    m = rig.monitor
+    m.link_linger_s = 0.4
+    said = _announced(rig)
+
+    async def scenario() -> tuple[bool, float]:
+        for oper in (1, 2, 1):
+            rig.agents[DISTRICT].oper = oper
+            rig.poller.clock[0] = time.time()  # the agents' clock on the monitor's: the linger counts from it
+            await m.poll_batch(list(m.by_id))
+        lingering = "link:core-cau-ngang" in m.incidents
+        back = m.health.links["core-cau-ngang"].last_change_at
+        assert back is not None
+        await asyncio.sleep(0.8)
+        return lingering, back.timestamp()
+
+    lingering, back = asyncio.run(scenario())
+    assert lingering, "still open right after the link came back"
+    assert rig.monitor.incidents == {}
+    assert [(w, k) for w, k, _ in said] == [("opened", "link:core-cau-ngang"), ("closed", "link:core-cau-ngang")]
+    assert [i.key for i in rig.history.closed] == [] and list(rig.history.adopted_closed) == ["link:core-cau-ngang"]
+    assert rig.history.adopted_closed["link:core-cau-ngang"].timestamp() == pytest.approx(back)  # ended: when back
+
+
+# ------------------------------------------------------------------------------------- netmon cut off
+@dataclass
+class FakePath:
+    ok: bool = True
+    reason: str = "no_carrier"
+    interface: str | None = "eth0"
+    target: str | None = "127.10.0.1"
+
+    def probe(self) -> FakePath:
+        return replace(self, reason="" if self.ok else self.reason)
+
+
+def test_netmon_cut_off_is_one_incident_everything_unknown_and_open_outages_held(rig: Rig) -> None:
+    path = FakePath()
+    rig.monitor.path = path
+    said = _announced(rig)
+    rig.poll()
+    assert rig.monitor.health.path.state is State.UP
+    rig.agents[COMMUNE].alive = False
+    rig.poll()
+    rig.poll([CORE, DISTRICT, COMMUNE])
+    commune = f"device:{COMMUNE}"
+    assert set(rig.monitor.incidents) == {commune}
+    started = rig.monitor.incidents[commune].started_at
+
+    path.ok = False  # the monitor's cable is pulled: every poll fails
+    for agent in rig.agents.values():
+        agent.alive = False
+    rig.poll()  # one broken look: not enough, and these failures say nothing about the devices
+    assert rig.monitor.health.path.state is State.UP and rig.monitor.health.path.failures == 1
+    assert rig.state(CORE) is State.UP and set(rig.monitor.incidents) == {commune}
+    assert rig.monitor._confirming >= {CORE}, "the path is looked at again soon"
+    rig.poll()
+    rig.poll()
+    m = rig.monitor
+    assert m.health.path.state is State.DOWN
+    calls = len(rig.poller.calls)
+    rig.poll()
+    assert len(rig.poller.calls) == calls, "cut off: nothing is polled, only the path is looked at"
+    assert {h.state for h in (*m.health.devices.values(), *m.health.base_stations.values())} == {State.UNKNOWN}
+    assert set(m.health.links.values()) and {lh.state for lh in m.health.links.values()} == {State.UNKNOWN}
+    assert set(m.incidents) == {"netmon:path", commune}, "one cut-off incident; the open outage is not over"
+    cut = m.incidents["netmon:path"]
+    assert cut.kind.value == "monitor_cut_off" and "eth0 mất tín hiệu" in cut.title and "no carrier" in cut.summary
+
+    path.ok = True  # back; the commune is still dead
+    for dev, agent in rig.agents.items():
+        agent.alive = dev != COMMUNE
+    rig.poll()
+    assert rig.state(CORE) is State.UP and rig.state(COMMUNE) is State.UNKNOWN
+    assert set(m.incidents) == {commune}, "not seen failing enough yet: held, not closed"
+    rig.poll()
+    assert rig.state(COMMUNE) is State.DOWN and set(m.incidents) == {commune}
+    assert m.incidents[commune].started_at == started, "the same outage, from its first start"
+    rig.agents[COMMUNE].alive = True
+    rig.poll()
+    assert m.incidents == {}
+    assert [(w, k) for w, k, _ in said] == [("opened", commune), ("opened", "netmon:path"),
+                                            ("closed", "netmon:path"), ("closed", commune)]
+    assert [i.key for i in rig.history.opened] == [commune, "netmon:path"]
+
+
+def test_a_device_fine_after_the_cut_off_ends_its_held_outage(rig: Rig) -> None:
+    path = FakePath()
+    rig.monitor.path = path
+    rig.poll()
+    rig.agents[COMMUNE].alive = False
+    rig.poll()
+    rig.poll([CORE, DISTRICT, COMMUNE])
+    path.ok = False
+    rig.poll()
+    rig.poll()
+    assert set(rig.monitor.incidents) == {"netmon:path", f"device:{COMMUNE}"}
+    path.ok = True
+    rig.agents[COMMUNE].alive = True  # it came back while netmon could not see
+    rig.poll()
+    assert rig.monitor.incidents == {}
+    assert sorted(i.key for i in rig.history.closed) == [f"device:{COMMUNE}", "netmon:path"]

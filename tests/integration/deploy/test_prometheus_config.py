@@ -110,7 +110,8 @@ EXPECTED_ALERTS = {
     "LinkDown",
     "DeviceDown",
     "SiteUnreachable",
-    "LinkFlapping",
+    "IncidentInhibitor",
+    "MonitoringCutOff",
     "HighUtilization",
     "InterfaceErrors",
     "DeviceRebooted",
@@ -141,12 +142,18 @@ def test_every_alert_is_unit_tested_firing_and_not_firing() -> None:
 def test_incident_alerts_pass_netmon_through() -> None:
     """for: 0s (netmon debounces), severity from the incident, Vietnamese annotations incl. title."""
     by_name = {r["alert"]: r for r in _rules() if "alert" in r}
-    for name in ("LinkDown", "DeviceDown", "LinkFlapping", "SiteUnreachable"):
+    for name in ("LinkDown", "DeviceDown", "MonitoringCutOff", "SiteUnreachable"):
         rule = by_name[name]
         assert rule["for"] == "0s"
         assert {"title", "since", "summary", "description"} <= set(rule["annotations"])
-    for name in ("LinkDown", "DeviceDown", "LinkFlapping"):
+    for name in ("LinkDown", "DeviceDown", "MonitoringCutOff"):
         assert "severity" not in by_name[name].get("labels", {})  # taken from netmon_incident_open
+    # an incident's alert identity never holds what changes while it lasts (a label change = a second page)
+    held = next(r for r in _rules() if r.get("record") == "netmon:incident_open:held")
+    by = held["expr"].split("max by (", 1)[1].split(")", 1)[0]
+    assert {x.strip() for x in by.split(",")} == {"incident", "severity", "device", "link", "site", "site_name",
+                                                   "district", "district_name"}
+    assert by_name["IncidentInhibitor"]["keep_firing_for"] == "1m"
     assert by_name["SiteUnreachable"]["labels"] == {"severity": "info"}
     assert by_name["HighUtilization"]["for"] == "10m"
     assert by_name["InterfaceErrors"]["for"] == "10m"
@@ -158,7 +165,7 @@ def test_incident_alerts_pass_netmon_through() -> None:
 def test_amtool_check_config(amtool: str) -> None:
     out = _run(amtool, "check-config", str(AM_CONFIG)).stdout
     assert "SUCCESS" in out
-    assert "3 inhibit rules" in out
+    assert "4 inhibit rules" in out
     assert "1 templates" in out
 
 
@@ -209,14 +216,36 @@ ROUTES = [
     ),
     pytest.param(
         {
-            "alertname": "LinkFlapping",
+            "alertname": "LinkDown",
             "severity": "warning",
-            "kind": "link_flapping",
             "incident": "link:tc-ngai-xuyen-uplink",
             "district_name": TRA_CU,
         },
         "tra-cu-warning,noc-warning",
         id="warning-district-route",
+    ),
+    pytest.param(
+        {"alertname": "DeviceRebooted", "severity": "warning", "device": "rt-ubnd-huyen-tra-cu",
+         "district_name": TRA_CU},
+        "tra-cu-event,noc-event",
+        id="reboot-event-district-team+noc",
+    ),
+    pytest.param(
+        {"alertname": "DeviceRebooted", "severity": "warning", "device": "rt-ubnd-huyen-cang-long",
+         "district_name": CANG_LONG},
+        "noc-event",
+        id="reboot-event-noc",
+    ),
+    pytest.param(
+        {"alertname": "IncidentInhibitor", "severity": "none", "incident": "device:rt-ubnd-huyen-cau-ngang",
+         "district_name": CAU_NGANG},
+        "inhibit-only",
+        id="inhibitor-sends-nothing",
+    ),
+    pytest.param(
+        {"alertname": "MonitoringCutOff", "severity": "critical", "incident": "netmon:path"},
+        "noc-critical",
+        id="monitoring-cut-off",
     ),
     pytest.param(
         {
@@ -263,11 +292,17 @@ def test_receivers_channels_by_severity() -> None:
         r["name"]: {k.removesuffix("_configs") for k in r if k.endswith("_configs")} for r in _am_config()["receivers"]
     }
     assert channels["noc-critical"] == {"webhook", "email", "telegram"}
-    assert channels["noc-warning"] == {"webhook", "telegram"}
+    assert channels["noc-warning"] == channels["noc-event"] == {"webhook", "telegram"}
     assert channels["webhook"] == {"webhook"}
+    assert channels["inhibit-only"] == set()
     for district in ("cau-ngang", "tra-cu"):
         assert channels[f"{district}-critical"] == {"email", "telegram"}
-        assert channels[f"{district}-warning"] == {"telegram"}
+        assert channels[f"{district}-warning"] == channels[f"{district}-event"] == {"telegram"}
+    # events (a reboot) send no "resolved"; everything else does
+    for r in _am_config()["receivers"]:
+        for key, configs in r.items():
+            if key.endswith("_configs"):
+                assert all(c["send_resolved"] is (not r["name"].endswith("-event")) for c in configs), r["name"]
 
 
 def test_route_grouping_and_inhibitions() -> None:
@@ -275,11 +310,17 @@ def test_route_grouping_and_inhibitions() -> None:
     route = cfg["route"]
     assert route["group_by"] == ["alertname", "incident"]
     assert (route["group_wait"], route["group_interval"], route["repeat_interval"]) == ("10s", "1m", "4h")
+    reboots = next(r for r in route["routes"] if r["matchers"] == ['alertname="DeviceRebooted"'])
+    assert reboots["group_by"] == ["alertname", "device"]  # one reboot never re-sends another device's
     inhibit = cfg["inhibit_rules"]
     assert {
-        "source_matchers": ['alertname=~"DeviceDown|LinkDown|LinkFlapping"'],
+        "source_matchers": ['alertname=~"DeviceDown|LinkDown|IncidentInhibitor"'],
         "target_matchers": ['alertname="SiteUnreachable"'],
         "equal": ["incident"],
+    } in inhibit
+    assert {
+        "source_matchers": ['alertname="MonitoringCutOff"'],
+        "target_matchers": ['alertname!~"MonitoringCutOff|NetmonDown"'],
     } in inhibit
 
 
@@ -376,6 +417,24 @@ def test_templates_vietnamese_firing_and_resolved(amtool: str, tmp_path: Path, t
         assert "<b>" in firing and "<code>device:rt-ubnd-huyen-cau-ngang</code>" in firing
     if kind == "html":
         assert "&lt;Cầu Ngang&gt; &amp; 15 xã" in firing
+
+
+def test_template_monitoring_cut_off_names_the_monitor(amtool: str, tmp_path: Path) -> None:
+    data = _alert_data("firing")
+    title = ("Mất giám sát: netmon mất đường kết nối tới mạng (giao diện noc0 mất tín hiệu) — "
+             "chưa rõ trạng thái 5 router")
+    labels = {"alertname": "MonitoringCutOff", "severity": "critical", "incident": "netmon:path",
+              "province": "Trà Vinh"}
+    alert = {**data["alerts"][0], "labels": labels, "annotations": {"title": title, "since": "2026-11-30 10:30 (+07)"}}
+    data.update(alerts=[alert], commonLabels=labels, commonAnnotations=alert["annotations"],
+                groupLabels={"alertname": "MonitoringCutOff", "incident": "netmon:path"})
+    path = tmp_path / "cut.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    for template in ("netmon.telegram.message", "netmon.email.text"):
+        out = _run(amtool, "template", "render", f"--template.glob={AM_DIR / 'templates' / '*.tmpl'}",
+                   f"--template.data={path}", f'--template.text={{{{ template "{template}" . }}}}').stdout
+        assert title in out and "máy chủ giám sát netmon" in out and "NGHIÊM TRỌNG" in out, out
+        assert "?" not in out.split(title)[1].splitlines()[1], out  # a place, not "?"
 
 
 # ------------------------------------------------------------------ entrypoint.sh (Telegram token from a file)
@@ -535,9 +594,14 @@ def test_inhibition_root_hides_sites_and_critical_hides_warning(alertmanager: st
                 "test": "a",
                 "device": "rt-ubnd-xa-ngai-xuyen-29467",
             },
-            # the same link flapping (warning) then down (critical): the warning is hidden
-            {"alertname": "LinkFlapping", "severity": "warning", "incident": "link:ck-tam-ngai-uplink", "test": "a"},
+            # a warning and a critical alert of the same incident: the warning is hidden
+            {"alertname": "DeviceDown", "severity": "warning", "incident": "link:ck-tam-ngai-uplink", "test": "a"},
             {"alertname": "LinkDown", "severity": "critical", "incident": "link:ck-tam-ngai-uplink", "test": "a"},
+            # an incident that just closed: its inhibitor still hides the sites behind it
+            {"alertname": "IncidentInhibitor", "severity": "none", "incident": "device:rt-ubnd-huyen-tra-cu",
+             "test": "a"},
+            {"alertname": "SiteUnreachable", "severity": "info", "incident": "device:rt-ubnd-huyen-tra-cu",
+             "test": "a", "device": "rt-ubnd-xa-ngai-xuyen-29468"},
             # alerts without an incident are not hidden by a critical incident
             {"alertname": "HighUtilization", "severity": "warning", "device": "rt-ubnd-huyen-tra-cu", "test": "a"},
         ],
@@ -547,11 +611,32 @@ def test_inhibition_root_hides_sites_and_critical_hides_warning(alertmanager: st
         "SiteUnreachable/rt-ubnd-xa-hiep-hoa-29410": "suppressed",
         "SiteUnreachable/rt-ubnd-thi-tran-my-long-29419": "suppressed",
         "SiteUnreachable/rt-ubnd-xa-ngai-xuyen-29467": "active",
-        "LinkFlapping/link:ck-tam-ngai-uplink": "suppressed",
+        "DeviceDown/link:ck-tam-ngai-uplink": "suppressed",
         "LinkDown/link:ck-tam-ngai-uplink": "active",
+        "IncidentInhibitor/device:rt-ubnd-huyen-tra-cu": "active",
+        "SiteUnreachable/rt-ubnd-xa-ngai-xuyen-29468": "suppressed",
         "HighUtilization/rt-ubnd-huyen-tra-cu": "active",
     }
     assert _settled_states(alertmanager, expected, test="a") == expected
+
+
+def test_inhibition_monitoring_cut_off_hides_everything_but_netmon_down(alertmanager: str) -> None:
+    _post(
+        alertmanager,
+        [
+            {"alertname": "MonitoringCutOff", "severity": "critical", "incident": "netmon:path", "test": "c"},
+            # an outage open when netmon was cut off (held: netmon does not know it is over)
+            {"alertname": "DeviceDown", "severity": "warning", "incident": "device:rt-ubnd-xa-hiep-hoa-29410",
+             "test": "c", "device": "rt-ubnd-xa-hiep-hoa-29410"},
+            {"alertname": "PollerBehind", "severity": "warning", "class": "routers", "test": "c"},
+        ],
+    )
+    expected = {
+        "MonitoringCutOff/netmon:path": "active",
+        "DeviceDown/rt-ubnd-xa-hiep-hoa-29410": "suppressed",
+        "PollerBehind/": "suppressed",
+    }
+    assert _settled_states(alertmanager, expected, test="c") == expected
 
 
 def test_inhibition_netmon_down_hides_everything_else(alertmanager: str) -> None:

@@ -27,6 +27,7 @@ from simulated_monitor import ENV, KNOWN_LINT, ROUND_S, State, build_state
 
 from netmon.expose.http import make_metrics_app
 from netmon.expose.metrics import CONTENT_TYPE, MonitorCollector, go_float, go_floats
+from netmon.health.incidents import IncidentKind
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -179,6 +180,30 @@ def test_render_escapes_like_prometheus_client(state: State) -> None:
         assert odd in titles
     finally:
         m.incidents = original
+
+
+def test_an_incident_keeps_its_severity_flapping_or_not_and_netmon_cut_off_is_critical(state: State) -> None:
+    """The severity is part of the alert's identity: a district uplink that starts flapping stays critical (its
+    outage's), a commune's stays warning; netmon's own cut-off is critical."""
+    m = state.monitor
+    topo = m.topology
+    original = m.incidents
+    base = next(iter(original.values()))
+    by_role = {topo.nodes[e.child].role: ln for ln, e in topo.links.items() if e.child is not None}
+    made = [replace(base, key=f"link:{by_role[role]}", root=by_role[role], kind=kind)
+            for role in ("district", "access") for kind in (IncidentKind.LINK_DOWN, IncidentKind.LINK_FLAPPING)]
+    made.append(replace(base, key="netmon:path", root="netmon", kind=IncidentKind.MONITOR_CUT_OFF, site_id=None,
+                        site_name=None, district=None))
+    m.incidents = {i.key + "/" + i.kind.value: i for i in made}
+    try:
+        samples = parse(state.collector.render())["netmon_incident_open"].samples
+    finally:
+        m.incidents = original
+    severity = {(s.labels["incident"], s.labels["kind"]): s.labels["severity"] for s in samples}
+    district, commune = f"link:{by_role['district']}", f"link:{by_role['access']}"
+    assert severity == {(district, "link_down"): "critical", (district, "link_flapping"): "critical",
+                        (commune, "link_down"): "warning", (commune, "link_flapping"): "warning",
+                        ("netmon:path", "monitor_cut_off"): "critical"}
 
 
 def test_negative_zero_is_written_as_zero(state: State) -> None:

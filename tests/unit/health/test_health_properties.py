@@ -70,7 +70,9 @@ def check_invariants(topo: Topology, state: HealthState, maintenance: frozenset[
         elif incident.kind in (IncidentKind.LINK_DOWN, IncidentKind.LINK_FLAPPING):
             ends = topo.links[incident.root]
             upstream = [d for d in (ends.a_device, ends.b_device) if d != ends.child]
-            assert all(state.devices[d].state not in BLOCKED for d in upstream)
+            behind = state.links[incident.root].behind  # down before its far end failed
+            assert all(state.devices[d].state not in BLOCKED for d in upstream) or (
+                behind is not None and behind in {device_key(d) for d in upstream}), "not a root cause"
         affected = {a.device_id for a in incident.affected}
         assert not affected & claimed, "one failure listed under two incidents"
         claimed |= affected

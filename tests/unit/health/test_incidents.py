@@ -101,9 +101,11 @@ def test_commune_uplink_cut_is_one_link_incident() -> None:
     assert list(history[-1]) == ["link:ln-c07"]  # at once: the port report is direct evidence
     incident = history[-1]["link:ln-c07"]
     assert incident.kind is IncidentKind.LINK_DOWN
+    # the port is down and the commune's router is silent: a cut line or a dead router, from here alike
     assert incident.title == (
-        "Huyện Cầu Ngang: đường truyền UBND Xã Số 7 mất kết nối — 1 điểm cấp xã không truy cập được"
+        "Huyện Cầu Ngang: đường truyền hoặc thiết bị UBND Xã Số 7 mất kết nối — 1 điểm cấp xã không truy cập được"
     )
+    assert "or the router behind it" in incident.summary
     assert incident.affected_site_ids == ("site-c07",)
     assert incident.evidence == "ifOperStatus down on dist down-c07"
 

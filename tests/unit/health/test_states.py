@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from netmon.health.incidents import derive_incidents
+from netmon.health.incidents import derive_incidents, narrowed
 from netmon.health.states import (
     Check,
     Evaluation,
@@ -272,6 +272,8 @@ def test_a_reachable_child_reporting_its_own_uplink_down_counts() -> None:
     run = healthy_run()
     run.step(ok("c1", 30, down=["up"]))
     assert run.link("c1") is DOWN and run.dev("c1") is UP
+    # the router answers: it is the line, and the title says so (not "line or device")
+    assert "đường truyền c1 mất kết nối" in derive_incidents(TOPO, run.state)["link:ln-c1"].title
 
 
 def test_link_state_without_reports_is_kept_until_stale_then_unknown() -> None:
@@ -302,29 +304,103 @@ def test_link_flapping_is_reported_once_and_held_until_stable() -> None:
         seen.append(run.link("c1"))
         child.add(run.dev("c1"))
         to_flapping += [tr for tr in run.last.transitions if tr.key == "link:ln-c1" and tr.new is FLAPPING]
-    assert seen[:4] == [DOWN, UP, DOWN, UP]
-    assert seen[4:] == [FLAPPING] * 8, "the 5th change (> 4) starts flapping, and it holds"
-    assert len(to_flapping) == 1 and to_flapping[0].at == t(30 + 20 * 4)
+    assert seen[:5] == [DOWN, UP, DOWN, UP, DOWN], "while it is seen down, it is down"
+    assert seen[5:] == [FLAPPING] * 7, "seen up after the 5th change (> 4): flapping, and it holds"
+    assert len(to_flapping) == 1 and to_flapping[0].at == t(30 + 20 * 5)
     assert child == {UP, UNREACHABLE}, "never down behind a bouncing uplink"
     last_change = 30 + 20 * 11  # ends 'up'
-    run.step(ok("dist", last_change + 299), ok("c1", last_change + 299))
+    hold = run.params.flap_hold_s
+    run.step(ok("dist", last_change + hold - 1), ok("c1", last_change + hold - 1))
     assert run.link("c1") is FLAPPING, "held until stable for flap_hold_s"
-    run.step(ok("dist", last_change + 300), ok("c1", last_change + 300))
+    run.step(ok("dist", last_change + hold), ok("c1", last_change + hold))
     assert run.link("c1") is UP
     assert run.moved()["link:ln-c1"] == (FLAPPING, UP)
-    assert run.state.links["ln-c1"].since == t(last_change + 300)
+    assert run.state.links["ln-c1"].since == t(last_change + hold)
     run.step(ok("dist", last_change + 330, down=["down-c1"]), fail("c1", last_change + 330))
     assert run.link("c1") is DOWN, "history restarts once stable: one change is just down"
 
 
 def test_a_child_behind_a_flapping_link_is_never_down() -> None:
     run = healthy_run()
-    flap(run, 30, 5)
+    flap(run, 30, 6)
     assert run.link("c1") is FLAPPING
     for i in range(4):  # the port reads up each time we look, but c1 keeps failing
         run.step(ok("dist", 200 + 30 * i), fail("c1", 200 + 30 * i))
     assert run.dev("c1") is UNREACHABLE
     assert set(derive_incidents(TOPO, run.state)) == {"link:ln-c1"}
+
+
+def test_a_cut_after_churn_is_down_not_flapping_and_its_return_is_not_a_flap() -> None:
+    """Four changes in the window, then a real cut: while it is seen down it is down (an outage, the severity of
+    one); once down for flap_down_s its churn is forgotten, so coming back is one change: up."""
+    run = healthy_run()
+    flap(run, 30, 4)  # down, up, down, up
+    assert run.link("c1") is UP
+    run.step(ok("dist", 120, down=["down-c1"]), fail("c1", 120))  # the 5th change within 300 s
+    assert run.link("c1") is DOWN
+    assert set(derive_incidents(TOPO, run.state)) == {"link:ln-c1"}
+    run.step(now=120 + run.params.flap_down_s + 5)  # time passing is not seeing it down: a poll may be due
+    assert len(run.state.links["ln-c1"].changes) == 5
+    run.step(ok("dist", 120 + run.params.flap_down_s, down=["down-c1"]), fail("c1", 120 + run.params.flap_down_s))
+    assert run.link("c1") is DOWN and run.state.links["ln-c1"].changes == ()
+    run.step(ok("dist", 240), ok("c1", 240))
+    assert run.link("c1") is UP, "back from an outage: not the next bounce of a flap"
+
+
+def test_a_flapping_link_that_stays_down_becomes_down() -> None:
+    run = healthy_run()
+    flap(run, 30, 6)  # ends up: flapping
+    assert run.link("c1") is FLAPPING
+    run.step(ok("dist", 150, down=["down-c1"]), fail("c1", 150))
+    assert run.link("c1") is FLAPPING, "a bounce among others"
+    run.step(ok("dist", 200, down=["down-c1"]), fail("c1", 200))
+    assert run.link("c1") is FLAPPING
+    run.step(ok("dist", 210, down=["down-c1"]), fail("c1", 210))  # down since 150: > flap_down_s
+    assert run.link("c1") is DOWN and run.moved()["link:ln-c1"] == (FLAPPING, DOWN)
+    assert run.state.links["ln-c1"].since == t(150 + run.params.flap_down_s)
+    run.step(ok("dist", 240), ok("c1", 240))
+    assert run.link("c1") is UP
+
+
+def test_a_link_down_before_its_far_end_failed_stays_down_behind_it_and_ends_once() -> None:
+    """c1's circuit is cut, then dist dies: nothing can be seen of the circuit, but its outage began first —
+    it goes on (not "unreachable", not closed) and ends when the circuit is seen up again."""
+    run = healthy_run()
+    run.step(ok("dist", 30, down=["down-c1"]), fail("c1", 30), fail("c1a", 30))
+    assert run.link("c1") is DOWN
+    since = run.state.links["ln-c1"].since
+    take_dist_down(run, start=60)
+    assert run.link("c1") is DOWN and run.state.links["ln-c1"].behind == "device:dist"
+    assert run.state.links["ln-c1"].since == since and "link:ln-c1" not in run.moved()
+    incidents = derive_incidents(TOPO, run.state)
+    assert set(incidents) == {"device:dist", "link:ln-c1"}
+    assert {a.device_id for a in incidents["link:ln-c1"].affected} == {"c1", "c1a"}
+    assert {a.device_id for a in incidents["device:dist"].affected} == {"c2"}, "c1 is the circuit's, not dist's"
+    assert "down before device:dist failed" in incidents["link:ln-c1"].evidence
+    run.step(ok("core", 150), ok("dist", 150, down=["down-c1"]), fail("c1", 150))  # dist back, circuit still cut
+    assert run.link("c1") is DOWN and run.state.links["ln-c1"].behind is None
+    assert set(derive_incidents(TOPO, run.state)) == {"link:ln-c1"}
+    run.step(ok("dist", 180), ok("c1", 180), ok("c1a", 180))
+    assert run.link("c1") is UP and run.moved()["link:ln-c1"] == (DOWN, UP)
+
+
+def test_a_lingering_link_incident_lists_only_the_sites_still_silent() -> None:
+    run = healthy_run()
+    run.step(ok("dist", 30, down=["down-c1"]), fail("c1", 30), fail("c1a", 30))
+    inc = derive_incidents(TOPO, run.state)["link:ln-c1"]
+    assert inc.affected_site_ids == ("site-c1", "site-c1a")
+    run.step(ok("dist", 60), ok("c1", 60), fail("c1a", 60))  # the circuit is back; c1a has not answered yet
+    assert derive_incidents(TOPO, run.state) == {}
+    assert narrowed(inc, TOPO, run.state).affected_site_ids == ("site-c1a",)
+    run.step(ok("c1a", 90))
+    assert narrowed(inc, TOPO, run.state).affected == ()
+
+
+def test_a_link_seen_up_when_its_far_end_fails_is_unreachable() -> None:
+    run = healthy_run()
+    take_dist_down(run)
+    assert run.link("c1") is UNREACHABLE and run.state.links["ln-c1"].behind is None
+    assert set(derive_incidents(TOPO, run.state)) == {"device:dist"}
 
 
 # ----------------------------------------------------------- probes & flags
