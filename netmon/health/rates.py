@@ -6,7 +6,8 @@ such interval is *dropped*: its rate is ``None`` and a :class:`Discontinuity` sa
 
 Rules, per device poll (``prev`` → ``cur``, interval ``dt = cur.at - prev.at``):
 
-* ``dt <= 0`` (or not a number) → ``bad_interval``; ``dt > max_gap_s`` → ``gap``: everything dropped, a rate
+* ``dt`` under a millisecond (``<= 0``, a denormal that would divide to infinity, or not a number) →
+  ``bad_interval``; ``dt > max_gap_s`` → ``gap``: everything dropped, a rate
   is never averaged over a monitoring gap.
 * sysUpTime (hundredths of a second, wraps at 2**32 ≈ 497 days): its advance, taken modulo 2**32, must match
   ``dt`` within ``uptime_tolerance_s + uptime_drift × dt``. Less than that (it went backwards, or restarted
@@ -62,6 +63,7 @@ __all__ = [
 
 _OCTETS: Final[frozenset[CounterName]] = frozenset({"in_octets", "out_octets"})
 _HALF_32: Final = 1 << 31
+_MIN_INTERVAL_S: Final = 1e-3
 _UPTIME_MODULUS: Final = 1 << 32
 _TICKS_PER_S: Final = 100
 
@@ -139,7 +141,7 @@ def compute_rates(prev: DeviceObs | None, cur: DeviceObs, config: RateConfig = D
         return RateResult(None, dict.fromkeys(cur.interfaces, _NO_DATA), (), False)
     dt = cur.at - prev.at
     events: list[Discontinuity] = []
-    if not dt > 0:  # also NaN
+    if not dt >= _MIN_INTERVAL_S:  # also NaN
         events.append(Discontinuity(None, Reason.BAD_INTERVAL, detail=f"interval {dt} s"))
     elif not dt <= config.max_gap_s:
         events.append(Discontinuity(None, Reason.GAP, detail=f"interval {dt:.1f} s > {config.max_gap_s} s"))
