@@ -31,10 +31,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import NamedTuple
 
+from netmon.health.reboot import UPTIME_SLACK_S, rebooted
 from netmon.health.topology import LinkEnds, Topology, bts_key, device_key, link_key
-
-TICKS_WRAP = 2**32
-"""sysUpTime is a 32-bit TimeTicks counter (1/100 s): it wraps after ~497 days."""
 
 
 class State(StrEnum):
@@ -87,8 +85,9 @@ class Params:
     """A flapping link stays flapping until it has not changed for this long."""
     stale_after_s: float | None = 600.0
     """No check for this long → ``unknown`` (monitoring gap); None disables it."""
-    uptime_slack_s: float = 60.0
-    """Clock jitter tolerated before a sysUpTime mismatch counts as a reboot."""
+    uptime_slack_s: float = UPTIME_SLACK_S
+    """Clock jitter tolerated before a later boot time counts as a reboot (:mod:`netmon.health.reboot`, the
+    rule the counter rates use too)."""
     fresh_slack_s: float = 1.0
     """A parent probed side by side with its failing child (re-probe round) counts as fresh evidence."""
 
@@ -286,20 +285,8 @@ def _ingest(key: str, h: DeviceHealth, checks: Iterable[Check], params: Params, 
 
 
 def _rebooted(before: tuple[datetime, int], after: tuple[datetime, int], slack_s: float) -> bool:
-    """Did the device boot again between two uptime readings?
-
-    Compares the implied boot times (check time − uptime): a later boot is a reboot — this
-    covers a plain sysUpTime decrease and a reboot hidden by a long polling gap — unless
-    the shift is whole 2**32-tick wraps of the counter.
-    """
-    elapsed = (after[0] - before[0]).total_seconds()
-    shift = elapsed - (after[1] - before[1]) / 100
-    slack = max(slack_s, 0.001 * abs(elapsed))  # agent clocks drift ~100 ppm
-    period = TICKS_WRAP / 100
-    wraps = round(shift / period)
-    if wraps >= 1 and abs(shift - wraps * period) <= slack:
-        return False
-    return shift > slack
+    """Did the device boot again between two uptime readings? (:func:`netmon.health.reboot.rebooted`)"""
+    return rebooted(before[0].timestamp(), before[1], after[0].timestamp(), after[1], slack_s)
 
 
 class _Judge:
