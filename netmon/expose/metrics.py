@@ -329,9 +329,8 @@ class MonitorCollector(Collector):
         status = Family("netmon_device_status", "1 for the device's current state.", "gauge",
                          ("device", "kind", "state"))
         up = Family("netmon_device_up", "1 when SNMP answered at the last poll.", "gauge", ("device", "kind"))
-        blind = Family("netmon_device_blind", "1 while netmon is blind to the device: it answers ping but SNMP has "
-                       "failed (or brought no data) for the configured time (NETMON_BLIND_AFTER_S).", "gauge",
-                       ("device", "kind"))
+        blind = Family("netmon_device_blind", "1 while netmon is blind to it: ping answers, SNMP fails (or no data).",
+                       "gauge", ("device", "kind"))
         health = m.health
         # A health record is replaced at every judgement, polled or not: the series depend on its state and
         # on whether SNMP answered only, so these (constants, compared by identity) are the group's inputs.
@@ -424,8 +423,8 @@ class MonitorCollector(Collector):
             for reason, n in counts.items():
                 discont.add((dev, reason.value), n)
         completeness = Family("netmon_device_collection_completeness",
-                              "Share of the last poll's objects (scalars, table columns) read completely: 1 clean, "
-                              "0 nothing (SNMP failed or the agent gave no data).", "gauge", ("device",))
+                              "Share of the last poll's scalars and columns read completely (0: none).", "gauge",
+                              ("device",))
         completeness.extend(self._text.keyed([dev for dev, _, _ in observed]),
                             [obs.collection.completeness for _, obs, _ in observed])
         return [*polled, reboots, *icmp, discont, completeness]
@@ -439,9 +438,7 @@ class MonitorCollector(Collector):
             fam = Family(name, help_, "counter", lv)
             fam.extend(keys, [getattr(s, attr) for _, s in stats])
             out.append(fam)
-        faults = Family("netmon_poll_faults", "Polls the device answered with a protocol fault, by reason (the "
-                        "device stays reachable; completeness drops): non_increasing_oid, duplicate_varbind, "
-                        "no_such_object, no_such_instance, unpadded_unsigned, agent_error, timeout …", "counter",
+        faults = Family("netmon_poll_faults", "Polls the device answered with a protocol fault, by reason.", "counter",
                         ("device", "reason"))
         for dev, st in stats:
             for reason, n in list(st.faults.items()):
