@@ -18,7 +18,9 @@ traps leave from that address, and core/district forward (``ip_forward=1``) with
   snmpd reports that interface oper-down (ifOperStatus 2);
 * ``isolate(router)`` replaces the router's default route by a blackhole: it no longer answers nor forwards
   anything towards the noc — a hung/dead router at the end of a provider circuit, whose port on the parent
-  stays up — so everything behind it is really unreachable too; ``restore(router)`` puts the route back.
+  stays up — so everything behind it is really unreachable too; ``restore(router)`` puts the route back;
+* ``stop_agent(router)`` kills its snmpd (by PID): the router still routes and answers ping, only SNMP is
+  gone (a crashed agent); ``start_agent(router)`` starts it again.
 
 In-process monitors run in the noc namespace with :meth:`NetnsWan.run_in_noc` (a thread that ``setns``-es
 there, so the caller's thread never changes namespace); subprocesses with :meth:`NetnsWan.exec_prefix`.
@@ -162,6 +164,7 @@ class NetnsWan:
     _rw_community: str = field(default_factory=lambda: "rw-" + secrets.token_hex(8))
     _isolated: set[str] = field(default_factory=set)
     _down: set[str] = field(default_factory=set)
+    _stopped: set[str] = field(default_factory=set)
 
     # ------------------------------------------------------------------ names
     def ns(self, key: str) -> str:
@@ -251,10 +254,13 @@ class NetnsWan:
         ]), encoding="utf-8")
         log = open(d / "snmpd.log", "wb")  # noqa: SIM115 - owned by the process record below
         env = {**os.environ, "SNMP_PERSISTENT_DIR": str(d / "persist")}
+        # PR_SET_PDEATHSIG fires when the *thread* that started it ends: only for the main thread (an agent
+        # restarted from a scenario's thread is stopped by close(), by PID, like the others)
+        main = threading.current_thread() is threading.main_thread()
         proc = subprocess.Popen(
             [*self.exec_prefix(r.key), "snmpd", "-f", "-Lo", "-C", "-c", str(conf), "-m", "", "-I", "-smux",
              "udp:161"], stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
-            preexec_fn=_die_with_parent)
+            preexec_fn=_die_with_parent if main else None)
         log.close()
         self.agents[r.key] = proc  # `ip netns exec` execs snmpd: this PID is snmpd's
 
@@ -333,12 +339,30 @@ class NetnsWan:
         self.ip(key, "route", "replace", "default", "via", GATEWAY[key])
         self._isolated.discard(key)
 
+    def stop_agent(self, key: str) -> None:
+        """Kill router ``key``'s snmpd (SIGKILL, by PID): it routes on and answers ping, SNMP is gone."""
+        proc = self.agents[key]
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=5)
+        self._stopped.add(key)
+
+    def start_agent(self, key: str, timeout_s: float = 15.0) -> None:
+        """Start router ``key``'s snmpd again (its config and persistent dir are kept)."""
+        self._start_agent(BY_KEY[key])
+        self.wait_reachable([key], timeout_s)
+        self.sh(key, "snmpset", "-v2c", "-c", self._rw_community, "-m", "", "-r", "1", "-t", "1", "127.0.0.1",
+                NS_CACHE_TIMEOUT_IFTABLE, "i", "0")
+        self._stopped.discard(key)
+
     def reset(self, timeout_s: float = 15.0) -> None:
         """Everything back up and reachable (between tests)."""
         for key in list(self._isolated):
             self.restore(key)
         for key in list(self._down):
             self.uplink_up(key)
+        for key in list(self._stopped):
+            self.start_agent(key, timeout_s)
         self.wait_reachable([r.key for r in ROUTERS], timeout_s)
 
     def send_link_trap(self, key: str, ifname: str, down: bool = True) -> float:
