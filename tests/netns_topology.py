@@ -230,10 +230,27 @@ class NetnsWan:
             self.ip(key, "addr", "add", addr, "dev", ifname)
             self.ip(key, "link", "set", ifname, "up")
 
-    def _start_agent(self, r: Router) -> None:
+    def _start_agent(self, r: Router, *, again: bool = False) -> None:
+        """Write router ``r``'s snmpd.conf and start its snmpd; ``again``: start it with the config it had (its
+        internal user's key is kept in the persistent dir: a new one would break its DisMan traps)."""
         d = self.workdir / f"snmpd-{r.key}"
         d.mkdir(parents=True, exist_ok=True)
         conf = d / "snmpd.conf"
+        if not again:
+            self._write_config(r, conf)
+        log = open(d / "snmpd.log", "ab" if again else "wb")  # noqa: SIM115 - owned by the process record below
+        env = {**os.environ, "SNMP_PERSISTENT_DIR": str(d / "persist")}
+        # PR_SET_PDEATHSIG fires when the *thread* that started it ends: only for the main thread (an agent
+        # restarted from a scenario's thread is stopped by close(), by PID, like the others)
+        main = threading.current_thread() is threading.main_thread()
+        proc = subprocess.Popen(
+            [*self.exec_prefix(r.key), "snmpd", "-f", "-Lo", "-C", "-c", str(conf), "-m", "", "-I", "-smux",
+             "udp:161"], stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+            preexec_fn=_die_with_parent if main else None)
+        log.close()
+        self.agents[r.key] = proc  # `ip netns exec` execs snmpd: this PID is snmpd's
+
+    def _write_config(self, r: Router, conf: Path) -> None:
         conf.write_text("\n".join([
             f"rocommunity {self.community} default",
             f"rwcommunity {self._rw_community} 127.0.0.1 .1.3.6.1.4.1.8072.1.5.3",
@@ -252,17 +269,6 @@ class NetnsWan:
             f'monitor -S -r 1 -e nmLinkDown "linkDown" {IF_OPER} == 2',
             "",
         ]), encoding="utf-8")
-        log = open(d / "snmpd.log", "wb")  # noqa: SIM115 - owned by the process record below
-        env = {**os.environ, "SNMP_PERSISTENT_DIR": str(d / "persist")}
-        # PR_SET_PDEATHSIG fires when the *thread* that started it ends: only for the main thread (an agent
-        # restarted from a scenario's thread is stopped by close(), by PID, like the others)
-        main = threading.current_thread() is threading.main_thread()
-        proc = subprocess.Popen(
-            [*self.exec_prefix(r.key), "snmpd", "-f", "-Lo", "-C", "-c", str(conf), "-m", "", "-I", "-smux",
-             "udp:161"], stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
-            preexec_fn=_die_with_parent if main else None)
-        log.close()
-        self.agents[r.key] = proc  # `ip netns exec` execs snmpd: this PID is snmpd's
 
     def wait_reachable(self, keys: list[str], timeout_s: float = 20.0) -> None:
         """Until every router in ``keys`` answers SNMP from the noc (through the topology)."""
@@ -349,7 +355,7 @@ class NetnsWan:
 
     def start_agent(self, key: str, timeout_s: float = 15.0) -> None:
         """Start router ``key``'s snmpd again (its config and persistent dir are kept)."""
-        self._start_agent(BY_KEY[key])
+        self._start_agent(BY_KEY[key], again=True)
         self.wait_reachable([key], timeout_s)
         self.sh(key, "snmpset", "-v2c", "-c", self._rw_community, "-m", "", "-r", "1", "-t", "1", "127.0.0.1",
                 NS_CACHE_TIMEOUT_IFTABLE, "i", "0")
