@@ -131,10 +131,10 @@ class Walk:
 
     An agent's fault spoils only what it touches (see :class:`PollResult`): a column whose OIDs stop
     increasing ends there, a noSuchInstance inside a column is a missing cell, an error-status gives up the
-    scalar or column it names and the walk goes on with the others. Columns are walked in OID order, so a
-    varbind repeated in a GETBULK answer — which shifts every varbind after it into the wrong column — is
-    recognised (the same OID twice in a row where a column was still being read), dropped once, and the
-    answer read again.
+    scalar or column it names and the walk goes on with the others. A varbind repeated in a GETBULK answer
+    shifts every varbind after it into the wrong column: when an answer reads oddly and two neighbours share
+    an OID, it is rolled back, the repeats whose removal makes it contradict itself less are dropped (each
+    counted), and it is read again (see :func:`_contradictions`; columns are walked in OID order).
     """
 
     def __init__(
