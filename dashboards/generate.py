@@ -641,6 +641,25 @@ def site() -> dict[str, Any]:
         thresholds=steps(GREEN, (1, ORANGE)), minimum=0, calcs=("sum",))
         .draw_style(cm.GraphDrawStyle.BARS), 12, 8)
 
+    b.row("Thu thập SNMP")
+    b.add(stat_panel("Độ đầy đủ thu thập SNMP", f"netmon_device_collection_completeness{{{dev}}}", "percentunit",
+                     steps(RED, (0.5, ORANGE), (1, GREEN)),
+                     description="Tỷ lệ đối tượng (biến đơn, cột bảng) của lần poll gần nhất đọc được đầy đủ. 100 %: "
+                                 "sạch. Thấp hơn: agent vi phạm giao thức (OID không tăng, noSuchObject…) — thiết bị "
+                                 "vẫn được coi là truy cập được, phần dữ liệu nhận được vẫn dùng. 0 %: không đọc được "
+                                 "gì."), 6, 6)
+    b.add(stat_panel("Giám sát SNMP", f"netmon_device_blind{{{dev}}}", "none", steps(GREEN, (1, RED)),
+                     maps={"0": ("Đang giám sát", GREEN), "1": ("Mất giám sát: ping được, SNMP không", RED)},
+                     description="Mất giám sát (cảnh báo DeviceBlind): thiết bị trả lời ping nhưng SNMP không trả lời "
+                                 "(hoặc không cho đọc dữ liệu) quá thời gian NETMON_BLIND_AFTER_S; kiểm tra SNMP agent, "
+                                 "community / người dùng SNMPv3, ACL."), 6, 6)
+    b.add(graph("Lỗi giao thức SNMP theo loại", "short", [
+        q(f"sum by (reason) (increase(netmon_poll_faults_total{{{dev}}}[$__rate_interval])) or on () vector(0)",
+          "A", "{{reason}}")], minimum=0, calcs=("sum",),
+        description="Số lần poll có lỗi giao thức, theo loại (non_increasing_oid, duplicate_varbind, no_such_object, "
+                    "no_such_instance, unpadded_unsigned, agent_error, timeout…); 0 khi agent đúng chuẩn.")
+          .draw_style(cm.GraphDrawStyle.BARS), 12, 6)
+
     b.row("Trạng thái theo thời gian")
     b.add(timeline("Trạng thái thiết bị và đường truyền", [
         q(f"netmon:device_state:code{{{dev}}}", "A", "Thiết bị $device"),

@@ -230,7 +230,34 @@ def _view(service: Any, started: float) -> Group:
     p = Table("class", "last full cycle", "lag", title=f"Poller (demo t+{time.time() - started:.0f} s)")
     for cls, c in list(m.classes.items()):
         p.add_row(cls, f"{c.last_full_cycle_s:.1f} s", f"{c.lag_s:.1f} s")
-    return Group(t, inc, p)
+    return Group(t, inc, _collection_view(m), p)
+
+
+def _collection_view(m: Any, rows: int = 8) -> Table:
+    """Devices netmon is blind to (ping answers, SNMP does not) or reads only in part, worst first."""
+    c = Table("Thiết bị (device)", "thu thập (collection)", "đầy đủ", "lý do (why)",
+              title="Thu thập SNMP: mù hoặc thiếu dữ liệu")
+    found = []
+    for table in (m.health.devices, m.health.base_stations):
+        for dev, h in list(table.items()):
+            obs = m.observations.get(dev)
+            share = obs.collection.completeness if obs is not None else None
+            partial = obs is not None and obs.ok and not obs.collection.complete
+            if not (h.blind or partial):
+                continue
+            why = ""
+            if h.blind and h.last_check is not None:
+                why = h.last_check.error or "no data"
+            elif obs is not None:
+                spoiled = [f"{t}: {why}" for t, why in obs.collection.tables.items() if why != "complete"]
+                why = ", ".join(spoiled or obs.collection.faults)
+            found.append((0 if h.blind else 1 if (share or 0.0) < 1 else 2, share or 0.0, dev, why))
+    kinds = ("[red]mù (blind)[/]", "[yellow]một phần (partial)[/]", "lỗi giao thức (faults)")
+    for rank, share, dev, why in sorted(found)[:rows]:
+        c.add_row(dev, kinds[rank], f"{share:.0%}", why[:80])
+    if len(found) > rows:
+        c.add_row(f"… {len(found) - rows} more", "", "", "")
+    return c
 
 
 # ------------------------------------------------------------------------ run

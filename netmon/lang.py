@@ -192,6 +192,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "col_sha256": ("sha256", "sha256"),
     "col_seconds": ("giây", "seconds"),
     "col_error": ("lỗi", "error"),
+    "col_collection": ("thu thập", "collection"),
     "col_uptime": ("thời gian chạy", "uptime"),
     "col_stored": ("đã lưu", "stored"),
     "col_n": ("#", "#"),

@@ -95,3 +95,48 @@ HR_STORAGE_DESCR = (*HR_STORAGE_ENTRY, 3)
 HR_STORAGE_ALLOCATION_UNITS = (*HR_STORAGE_ENTRY, 4)
 HR_STORAGE_SIZE = (*HR_STORAGE_ENTRY, 5)
 HR_STORAGE_USED = (*HR_STORAGE_ENTRY, 6)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Names, for people: what a poll says it could not read completely (``netmon poll``, logs, the live view)
+# ---------------------------------------------------------------------------------------------------------
+
+NAMES: dict[Oid, str] = {
+    SYS_DESCR: "sysDescr", SYS_OBJECT_ID: "sysObjectID", SYS_UPTIME: "sysUpTime", SYS_CONTACT: "sysContact",
+    SYS_NAME: "sysName", SYS_LOCATION: "sysLocation", IF_NUMBER: "ifNumber",
+    IF_INDEX: "ifIndex", IF_DESCR: "ifDescr", IF_TYPE: "ifType", IF_MTU: "ifMtu", IF_SPEED: "ifSpeed",
+    IF_PHYS_ADDRESS: "ifPhysAddress", IF_ADMIN_STATUS: "ifAdminStatus", IF_OPER_STATUS: "ifOperStatus",
+    IF_LAST_CHANGE: "ifLastChange", IF_IN_OCTETS: "ifInOctets", IF_IN_DISCARDS: "ifInDiscards",
+    IF_IN_ERRORS: "ifInErrors", IF_OUT_OCTETS: "ifOutOctets", IF_OUT_DISCARDS: "ifOutDiscards",
+    IF_OUT_ERRORS: "ifOutErrors", IF_NAME: "ifName", IF_HC_IN_OCTETS: "ifHCInOctets",
+    IF_HC_OUT_OCTETS: "ifHCOutOctets", IF_HIGH_SPEED: "ifHighSpeed", IF_ALIAS: "ifAlias",
+    IF_COUNTER_DISCONTINUITY_TIME: "ifCounterDiscontinuityTime",
+    ENT_PHYSICAL_DESCR: "entPhysicalDescr", ENT_PHYSICAL_CLASS: "entPhysicalClass",
+    ENT_PHYSICAL_NAME: "entPhysicalName", ENT_PHYSICAL_HARDWARE_REV: "entPhysicalHardwareRev",
+    ENT_PHYSICAL_FIRMWARE_REV: "entPhysicalFirmwareRev", ENT_PHYSICAL_SOFTWARE_REV: "entPhysicalSoftwareRev",
+    ENT_PHYSICAL_SERIAL_NUM: "entPhysicalSerialNum", ENT_PHYSICAL_MFG_NAME: "entPhysicalMfgName",
+    ENT_PHYSICAL_MODEL_NAME: "entPhysicalModelName", HR_PROCESSOR_LOAD: "hrProcessorLoad",
+    HR_STORAGE_TYPE: "hrStorageType", HR_STORAGE_DESCR: "hrStorageDescr",
+    HR_STORAGE_ALLOCATION_UNITS: "hrStorageAllocationUnits", HR_STORAGE_SIZE: "hrStorageSize",
+    HR_STORAGE_USED: "hrStorageUsed",
+}  # fmt: skip
+TABLES: dict[Oid, str] = {
+    SYSTEM: "system", IF_NUMBER[:-1]: "interfaces", IF_ENTRY[:-1]: "ifTable", IF_X_ENTRY[:-1]: "ifXTable",
+    ENT_PHYSICAL_ENTRY[:-1]: "entPhysicalTable", HR_PROCESSOR_LOAD[:-2]: "hrProcessorTable",
+    HR_STORAGE_ENTRY[:-1]: "hrStorageTable",
+}
+"""The group or table each polled object belongs to, by its OID prefix."""
+
+
+def name_of(oid: Oid) -> str:
+    """``ifDescr`` for the ifDescr column, ``sysUpTime`` for sysUpTime.0; the dotted OID for anything else."""
+    return NAMES.get(oid) or format_oid(oid)
+
+
+def table_of(oid: Oid) -> str:
+    """The group or table (:data:`TABLES`) an object lies in; for one of no known table, its parent OID."""
+    for size in range(len(oid) - 1, 1, -1):
+        found = TABLES.get(oid[:size])
+        if found is not None:
+            return found
+    return format_oid(oid[:-1])

@@ -136,6 +136,8 @@ class PollStats:
     varbinds: int = 0
     last_duration_s: float = 0.0
     last_error: str | None = None
+    faults: dict[str, int] = field(default_factory=dict)
+    """Polls the device answered with a protocol fault, by reason (``netmon.collect.walk.FAULTS``)."""
 
 
 @dataclass
@@ -265,6 +267,8 @@ class Monitor:
             s.last_error = result.error
             if not result.ok:
                 s.errors += 1
+            for reason in result.faults:  # one per poll and reason: "polls with this fault"
+                s.faults[reason] = s.faults.get(reason, 0) + 1
             ping = pings.get(target.host)
             if ping is not None:
                 self.icmp_results[target.device_id] = ping

@@ -107,7 +107,9 @@ class Service:
             params=Params(failures_to_down=settings.failures_to_down, flap_changes=settings.flap_changes,
                           flap_window_s=settings.flap_window_s, flap_hold_s=settings.flap_hold_s,
                           flap_down_s=settings.flap_down_s if settings.flap_down_s is not None
-                          else settings.router_interval_s),
+                          else settings.router_interval_s,
+                          blind_after_s=settings.blind_after_s if settings.blind_after_s is not None
+                          else 3 * settings.router_interval_s),
             confirm_after_s=settings.confirm_after_s, history=self.history, facts=facts,
             link_linger_s=settings.link_linger_s if settings.link_linger_s is not None
             else 2 * settings.router_interval_s,

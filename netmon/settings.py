@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     link_linger_s: float | None = None
     """A link incident stays open until the link has been back this long, so a flap stays one incident
     (default: two router poll intervals)."""
+    blind_after_s: float | None = Field(None, ge=0)
+    """A device that answers ping but not SNMP (or whose agent gives no data) this long makes netmon blind to
+    it: ``netmon_device_blind`` and the DeviceBlind warning (default: three router poll intervals)."""
     concurrency: int = Field(256, ge=1)
     icmp: bool | None = None
     """None: on when running as root (raw sockets), off otherwise."""

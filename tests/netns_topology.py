@@ -23,6 +23,8 @@ traps leave from that address, and core/district forward (``ip_forward=1``) with
   what netmon sees of a reboot;
 * ``cut_monitor()`` takes netmon's own link down (``noc0`` in the noc namespace: its routes go with it), or,
   ``how="carrier"``, the core's end of it (``noc0`` stays up without carrier); ``restore_monitor()``.
+* ``stop_agent(router)`` kills its snmpd (by PID): the router still routes and answers ping, only SNMP is
+  gone (a crashed agent); ``start_agent(router)`` starts it again.
 
 In-process monitors run in the noc namespace with :meth:`NetnsWan.run_in_noc` (a thread that ``setns``-es
 there, so the caller's thread never changes namespace); subprocesses with :meth:`NetnsWan.exec_prefix`.
@@ -169,6 +171,7 @@ class NetnsWan:
     _down: set[str] = field(default_factory=set)
     _monitor_cut: bool = False
     _spawner: ThreadPoolExecutor | None = None
+    _stopped: set[str] = field(default_factory=set)
 
     # ------------------------------------------------------------------ names
     def ns(self, key: str) -> str:
@@ -233,10 +236,27 @@ class NetnsWan:
             self.ip(key, "addr", "add", addr, "dev", ifname)
             self.ip(key, "link", "set", ifname, "up")
 
-    def _start_agent(self, r: Router) -> None:
+    def _start_agent(self, r: Router, *, again: bool = False) -> None:
+        """Write router ``r``'s snmpd.conf and start its snmpd; ``again``: start it with the config it had (its
+        internal user's key is kept in the persistent dir: a new one would break its DisMan traps)."""
         d = self.workdir / f"snmpd-{r.key}"
         d.mkdir(parents=True, exist_ok=True)
         conf = d / "snmpd.conf"
+        if not again:
+            self._write_config(r, conf)
+        log = open(d / "snmpd.log", "ab" if again else "wb")  # noqa: SIM115 - owned by the process record below
+        env = {**os.environ, "SNMP_PERSISTENT_DIR": str(d / "persist")}
+        # PR_SET_PDEATHSIG fires when the *thread* that started it ends: only for the main thread (an agent
+        # restarted from a scenario's thread is stopped by close(), by PID, like the others)
+        main = threading.current_thread() is threading.main_thread()
+        proc = subprocess.Popen(
+            [*self.exec_prefix(r.key), "snmpd", "-f", "-Lo", "-C", "-c", str(conf), "-m", "", "-I", "-smux",
+             "udp:161"], stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+            preexec_fn=_die_with_parent if main else None)
+        log.close()
+        self.agents[r.key] = proc  # `ip netns exec` execs snmpd: this PID is snmpd's
+
+    def _write_config(self, r: Router, conf: Path) -> None:
         conf.write_text("\n".join([
             f"rocommunity {self.community} default",
             f"rwcommunity {self._rw_community} 127.0.0.1 .1.3.6.1.4.1.8072.1.5.3",
@@ -255,14 +275,6 @@ class NetnsWan:
             f'monitor -S -r 1 -e nmLinkDown "linkDown" {IF_OPER} == 2',
             "",
         ]), encoding="utf-8")
-        log = open(d / "snmpd.log", "wb")  # noqa: SIM115 - owned by the process record below
-        env = {**os.environ, "SNMP_PERSISTENT_DIR": str(d / "persist")}
-        proc = subprocess.Popen(
-            [*self.exec_prefix(r.key), "snmpd", "-f", "-Lo", "-C", "-c", str(conf), "-m", "", "-I", "-smux",
-             "udp:161"], stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
-            preexec_fn=_die_with_parent)
-        log.close()
-        self.agents[r.key] = proc  # `ip netns exec` execs snmpd: this PID is snmpd's
 
     def _no_iftable_cache(self, key: str, timeout_s: float = 5.0) -> None:
         """ifOperStatus current at every request (snmpd caches ifTable 3 s by default). Asked inside the router's
@@ -290,7 +302,7 @@ class NetnsWan:
         # (PR_SET_PDEATHSIG), and the caller may be a scenario's thread that ends before the WAN is closed.
         if self._spawner is None:
             self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="netns-spawner")
-        self._spawner.submit(self._start_agent, BY_KEY[key]).result(timeout=30)
+        self._spawner.submit(self._start_agent, BY_KEY[key], again=True).result(timeout=30)
         self._no_iftable_cache(key)
         return time.time()
 
@@ -389,6 +401,21 @@ class NetnsWan:
         self.ip("noc", "route", "replace", "default", "via", "10.250.0.2")  # dropped with the link
         self._monitor_cut = False
 
+    def stop_agent(self, key: str) -> None:
+        """Kill router ``key``'s snmpd (SIGKILL, by PID): it routes on and answers ping, SNMP is gone."""
+        proc = self.agents[key]
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=5)
+        self._stopped.add(key)
+
+    def start_agent(self, key: str, timeout_s: float = 15.0) -> None:
+        """Start router ``key``'s snmpd again (its config and persistent dir are kept)."""
+        self._start_agent(BY_KEY[key], again=True)
+        self.wait_reachable([key], timeout_s)
+        self._no_iftable_cache(key)
+        self._stopped.discard(key)
+
     def reset(self, timeout_s: float = 15.0) -> None:
         """Everything back up and reachable (between tests)."""
         if self._monitor_cut:
@@ -397,6 +424,8 @@ class NetnsWan:
             self.restore(key)
         for key in list(self._down):
             self.uplink_up(key)
+        for key in list(self._stopped):
+            self.start_agent(key, timeout_s)
         self.wait_reachable([r.key for r in ROUTERS], timeout_s)
 
     def send_link_trap(self, key: str, ifname: str, down: bool = True) -> float:

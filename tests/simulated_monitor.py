@@ -6,7 +6,8 @@ in for the SNMP poller at the monitor's :class:`~netmon.monitor.Poller` seam (an
 three rounds go through ``Monitor.poll_batch`` — the judgement in ``health/``, incidents — so every family of
 ``/metrics`` is filled as in production. Between the first and second round a district router is powered off
 (a device incident with sites behind it), a watched link goes down, a router reboots (discontinuities, reboot
-counter, counters that must not go back) and a base station dies.
+counter, counters that must not go back) and a base station dies; from the start one router's agent repeats a
+varbind in every answer (a protocol fault: ``netmon_poll_faults_total``).
 
 Used by ``tests/unit/expose/test_metrics.py`` and ``bench/exposition.py``.
 """
@@ -58,6 +59,7 @@ class SimPoller:
         self.world = world
         self.clock = clock
         self.polls = 0
+        self.repeating: set[str] = set()  # agents that repeat the first varbind of every answer
 
     async def poll(self, targets: Sequence[Target], spec: PollSpec) -> list[PollResult]:
         return [self.poll_one(t.device_id, spec) for t in targets]
@@ -82,7 +84,10 @@ class SimPoller:
                                       req.max_repetitions)
             raw = answer(dev, layout, ber.decode_request(data), now)
             response = ber.decode_response(raw)
-            walk.feed(response.error_status, response.error_index, response.varbinds, len(raw))
+            varbinds = response.varbinds
+            if device_id in self.repeating and varbinds:
+                varbinds = [varbinds[0], *varbinds]
+            walk.feed(response.error_status, response.error_index, varbinds, len(raw))
             result.requests += 1
         result.elapsed_s = 0.002 + 0.0004 * result.requests + 0.1 * stable_unit(device_id, now)
         return result
@@ -151,11 +156,11 @@ def _pick_faults(inv: Inventory, world: World) -> dict[str, str]:
     behind = {d.id for d in world.subtree(district)}
     link = next(ln for ln in inv.links.values()
                 if ln.a.device not in behind and ln.b.device not in behind and world.devices[ln.a.device].parent)
-    reboot = next(d.id for d in inv.devices.values()
-                  if d.id not in behind and d.id not in (link.a.device, link.b.device) and d.role.value == "access")
+    spared = [d.id for d in inv.devices.values()
+              if d.id not in behind and d.id not in (link.a.device, link.b.device) and d.role.value == "access"]
     bts = next(b.id for b in inv.base_stations.values() if b.mgmt is not None)
     return {"power_off": district, "link_down": link.id, "link_device": link.a.device,
-            "link_interface": link.a.interface, "reboot": reboot, "bts_off": bts}
+            "link_interface": link.a.interface, "reboot": spared[0], "bts_off": bts, "repeats": spared[1]}
 
 
 def build_state(inventory_dir: Path | str = ROOT / "inventory", rounds: int = 3) -> State:
@@ -169,12 +174,14 @@ def build_state(inventory_dir: Path | str = ROOT / "inventory", rounds: int = 3)
     world = build_world(inv, start - 1)
     clock = lambda: sim_now[0]  # noqa: E731
     targets = targets_from_inventory(inv)
-    monitor = Monitor(inv, targets, SimPoller(world, clock), SimIcmp(world, clock), confirm_after_s=1e9)
+    poller = SimPoller(world, clock)
+    monitor = Monitor(inv, targets, poller, SimIcmp(world, clock), confirm_after_s=1e9)
     monitor.classes = {"routers": ClassStats(60.0), "base_stations": ClassStats(300.0),
                        "discovery": ClassStats(21_600.0)}
     monitor.trap_stats = lambda: {"accepted": 12, "dropped_unknown_source": 1, "dropped_bad_credentials": 0,
                                   "dropped_other": 0}
     faults = _pick_faults(inv, world)
+    poller.repeating.add(faults["repeats"])
     everyone = [t.device_id for t in targets]
 
     async def run() -> None:

@@ -60,10 +60,11 @@ def poll(
             "id": obs.device_id,
             "reachable": obs.ok,
             "error": obs.error,
+            "collection": obs.collection.as_dict(),
             "sysName": obs.sys_name,
             "sysUpTime": obs.uptime_ticks,
             "interfaces": [
-                {"ifIndex": i.if_index, "name": i.name, "alias": i.alias, "admin": i.admin_status,
+                {"ifIndex": i.if_index, "name": i.label, "descr": i.descr, "alias": i.alias, "admin": i.admin_status,
                  "oper": i.oper_status, "in_octets": i.in_octets, "out_octets": i.out_octets,
                  "speed": i.speed_bps}
                 for i in obs.interfaces.values()
@@ -74,11 +75,15 @@ def poll(
     if as_json:
         sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
     else:
-        table = Table(t("col_device"), t("col_reachable"), "sysUpTime", t("col_interfaces_up"), t("col_error"))
+        table = Table(t("col_device"), t("col_reachable"), "sysUpTime", t("col_interfaces_up"), t("col_collection"),
+                      t("col_error"))
         for obs in results:
             up = sum(1 for i in obs.interfaces.values() if i.oper_status == 1)
+            c = obs.collection
+            spoiled = ", ".join(f"{name}: {why}" for name, why in c.tables.items() if why != "complete")
             table.add_row(obs.device_id, t("yes") if obs.ok else f"[red]{t('no')}[/]",
-                          str(obs.uptime_ticks or "—"), f"{up}/{len(obs.interfaces)}", obs.error or "")
+                          "—" if obs.uptime_ticks is None else str(obs.uptime_ticks), f"{up}/{len(obs.interfaces)}",
+                          f"{c.completeness:.0%}" + (f" ({spoiled})" if spoiled else ""), obs.error or "")
         out.print(table)
     if results and not any(o.ok for o in results):
         raise typer.Exit(3)

@@ -7,8 +7,14 @@ message shapes those two need, walking the bytes directly. pysnmp stays the refe
 byte-for-byte (encoding) and value-for-value (decoding) identity with pyasn1 on recorded net-snmp traffic
 and on generated messages.
 
-Decoding is stricter than pyasn1, never looser: anything it does not accept raises :class:`BerError`.
-No I/O here.
+Decoding is stricter than pyasn1, with one deliberate exception, where net-snmp is lenient too: an unsigned
+application type (Counter32, Gauge32, TimeTicks, Counter64) whose contents lack the leading zero octet that
+BER needs for a value with its top bit set — ``41 04 FF 00 00 00`` for the Counter32 4278190080, which some
+agents send — is read as the unsigned number the agent meant (net-snmp 5.9 prints the same; pyasn1 refuses
+the whole message). Such values are counted (``Response.unpadded``) so the agent's fault shows. A value
+that is too big for its type even read that way (``41 05 FF …``) is still refused: net-snmp truncates it to
+32 bits, a wrong number that would corrupt every rate. Anything else it does not accept raises
+:class:`BerError`. No I/O here.
 
 Values are plain Python objects paired with their BER tag, so nothing is lost and the hot path builds
 nothing but tuples: a varbind is ``(oid, tag, value)`` where ``value`` is
@@ -125,6 +131,8 @@ class Response:
     error_status: int
     error_index: int
     varbinds: list[VarBind]
+    unpadded: int = 0
+    """Unsigned values read without their leading zero octet (see the module docstring): the agent's fault."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +149,8 @@ class ScopedPdu:
     field1: int
     field2: int
     varbinds: list[VarBind]
+    unpadded: int = 0
+    """As :attr:`Response.unpadded`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,10 +293,12 @@ def _decode_oid(raw: bytes) -> Oid:
     return tuple(arcs)
 
 
-def _varbinds(data: bytes, pos: int, end: int, version: int) -> list[VarBind]:
-    """Decode the varbinds between ``pos`` and ``end``; inlined, since this loop is the whole cost."""
+def _varbinds(data: bytes, pos: int, end: int, version: int) -> tuple[list[VarBind], int]:
+    """Decode the varbinds between ``pos`` and ``end``, and count the unsigned values read without their
+    leading zero octet; inlined, since this loop is the whole cost."""
     int_ranges = _V2_INT_RANGES if version else _V1_INT_RANGES
     null_tags = _V2_NULL_TAGS if version else _V1_NULL_TAGS
+    unpadded = 0
     out: list[VarBind] = []
     append = out.append
     value: Value
@@ -329,7 +341,11 @@ def _varbinds(data: bytes, pos: int, end: int, version: int) -> list[VarBind]:
                 raise BerError(f"varbind value: bad integer length {n}")
             value = int.from_bytes(data[pos:vb_end], "big", signed=True)
             if not bounds[0] <= value <= bounds[1]:
-                raise BerError(f"varbind value: {value} out of range for tag 0x{tag:02x}")
+                if value < 0 and bounds[0] == 0:  # an unsigned type without its leading zero octet: what net-snmp reads
+                    value += 1 << (8 * n)
+                    unpadded += 1
+                if not bounds[0] <= value <= bounds[1]:
+                    raise BerError(f"varbind value: {value} out of range for tag 0x{tag:02x}")
         elif tag in _OPAQUE_TAGS:
             if n > _MAX_STRING:
                 raise BerError("varbind value: OCTET STRING longer than 65535")
@@ -348,12 +364,12 @@ def _varbinds(data: bytes, pos: int, end: int, version: int) -> list[VarBind]:
             raise BerError(f"varbind value: unsupported tag 0x{tag:02x} in SNMP version {version}")
         append((oid, tag, value))
         pos = vb_end
-    return out
+    return out, unpadded
 
 
 def _pdu(
     data: bytes, pos: int, end: int, pdu_tags: frozenset[PduType], version: int
-) -> tuple[PduType, int, int, int, list[VarBind]]:
+) -> tuple[PduType, int, int, int, list[VarBind], int]:
     """Decode the PDU at ``pos``, which must fill the rest of its container up to ``end``."""
     pdu_type = _PDU_BY_TAG.get(data[pos])
     if pdu_type is None or pdu_type not in pdu_tags or (pdu_type is PduType.GETBULK and version == V1):
@@ -367,12 +383,12 @@ def _pdu(
     pos, list_end = _enter(data, pos, end, 0x30, "varbind list")
     if list_end != end:
         raise BerError("trailing bytes after the varbind list")
-    return pdu_type, request_id, field1, field2, _varbinds(data, pos, end, version)
+    return pdu_type, request_id, field1, field2, *_varbinds(data, pos, end, version)
 
 
 def _decode(
     data: bytes | bytearray | memoryview, pdu_tags: frozenset[PduType]
-) -> tuple[int, bytes, PduType, int, int, int, list[VarBind]]:
+) -> tuple[int, bytes, PduType, int, int, int, list[VarBind], int]:
     """Decode a whole message whose PDU tag is one of ``pdu_tags``."""
     if not isinstance(data, bytes):
         data = bytes(data)
@@ -386,10 +402,10 @@ def _decode(
             raise BerError(f"unsupported SNMP version {version}")
         start, pos = _enter(data, pos, end, OCTET_STRING, "community")
         community = data[start:pos]
-        pdu_type, request_id, field1, field2, varbinds = _pdu(data, pos, end, pdu_tags, version)
+        pdu_type, request_id, field1, field2, varbinds, unpadded = _pdu(data, pos, end, pdu_tags, version)
     except IndexError:
         raise BerError("truncated message") from None
-    return version, community, pdu_type, request_id, field1, field2, varbinds
+    return version, community, pdu_type, request_id, field1, field2, varbinds, unpadded
 
 
 def decode_response(data: bytes | bytearray | memoryview) -> Response:
@@ -399,7 +415,7 @@ def decode_response(data: bytes | bytearray | memoryview) -> Response:
 
 def decode_request(data: bytes | bytearray | memoryview) -> Request:
     """Decode a v1/v2c GET, GETNEXT or (v2c) GETBULK request, for the simulated agent."""
-    version, community, pdu_type, request_id, field1, field2, varbinds = _decode(data, _REQUEST_TAGS)
+    version, community, pdu_type, request_id, field1, field2, varbinds, _ = _decode(data, _REQUEST_TAGS)
     return Request(version, community, pdu_type, request_id, field1, field2, [vb[0] for vb in varbinds])
 
 
@@ -419,10 +435,10 @@ def decode_scoped_pdu(
         engine_id = data[first:pos]
         first, pos = _enter(data, pos, end, OCTET_STRING, "contextName")
         name = data[first:pos]
-        pdu_type, request_id, field1, field2, varbinds = _pdu(data, pos, end, pdu_tags, V2C)
+        pdu_type, request_id, field1, field2, varbinds, unpadded = _pdu(data, pos, end, pdu_tags, V2C)
     except IndexError:
         raise BerError("truncated scopedPDU") from None
-    return ScopedPdu(engine_id, name, pdu_type, request_id, field1, field2, varbinds)
+    return ScopedPdu(engine_id, name, pdu_type, request_id, field1, field2, varbinds, unpadded)
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -170,15 +170,19 @@ class SnmpPoller:
             else:
                 await self._walk_udp(target, walk, deadline, slot)
         except OSError as exc:
-            walk.fail(f"send failed: {exc.strerror or exc}")
+            walk.fail(f"send failed: {exc.strerror or exc}", "send_failed")
         except Exception as exc:  # a bug must cost one device's result, not the whole cycle
             log.exception("poll of %s failed", target.device_id)
-            walk.fail(f"internal error: {type(exc).__name__}")
+            walk.fail(f"internal error: {type(exc).__name__}", "internal_error")
         finally:
             slot.release()
             result.elapsed_s = time.perf_counter() - begin if begin else 0.0
         if result.ok:
             self._hints[hint_key] = walk.rows
+            if result.faults:  # an agent that answers but breaks the protocol: in the metrics, and here once
+                log.info("SNMP poll of %s at %s port %d: completeness %.0f %%, faults %s%s", target.device_id,
+                         target.host, target.port, 100 * result.completeness, result.faults,
+                         f" ({'; '.join(result.notes)})" if result.notes else "")
         else:  # silence is routine (dead devices show in metrics); anything else needs a look
             error = result.error or ""
             silent = error.startswith(("timeout", "deadline")) and "wrong" not in error
@@ -206,11 +210,12 @@ class SnmpPoller:
                                   req.max_repetitions)
             reply, _ = await self._ask(target, rid, data, budget, slot, walk.result, loop)
             if reply is None:
-                walk.fail(self._silence(walk.result, loop.time() >= budget.deadline, deadline_s, target.retries))
+                past = loop.time() >= budget.deadline
+                walk.fail(self._silence(walk.result, past, deadline_s, target.retries), _silence_reason(past))
                 return
             response, size = reply
             assert isinstance(response, Response)
-            walk.feed(response.error_status, response.error_index, response.varbinds, size)
+            walk.feed(response.error_status, response.error_index, response.varbinds, size, response.unpadded)
 
     async def _ask(
         self, target: Target, rid: int, data: bytes, budget: _Budget, slot: _Slot, result: PollResult,
@@ -309,9 +314,10 @@ class SnmpPoller:
                 check = partial(session.check, target, creds, out)
                 reply, rejected = await self._ask(target, rid, out.data, budget, slot, result, loop, check)
                 if reply is None:
-                    text = self._silence(result, loop.time() >= budget.deadline, deadline_s, target.retries,
-                                         rejected, answered)
-                    walk.fail(text if rejected else text + session.hint(target, creds, discovered))
+                    past = loop.time() >= budget.deadline
+                    text = self._silence(result, past, deadline_s, target.retries, rejected, answered)
+                    walk.fail(text if rejected else text + session.hint(target, creds, discovered),
+                              _silence_reason(past))
                     return
                 incoming, size = reply
                 assert isinstance(incoming, Incoming)
@@ -319,16 +325,23 @@ class SnmpPoller:
                     break
                 error = session.on_report(target, creds, out, incoming, synced)
                 if error is not None:
-                    walk.fail(error)
+                    walk.fail(error, "refused")
                     return
                 discovered |= out.discovery
                 synced |= incoming.varbinds[0][0] == USM_STATS_NOT_IN_TIME_WINDOWS
             else:
-                walk.fail(f"SNMPv3: no answer after {MAX_ROUNDS} rounds of discovery and time synchronisation")
+                walk.fail(f"SNMPv3: no answer after {MAX_ROUNDS} rounds of discovery and time synchronisation",
+                          "refused")
                 return
             if incoming.error_status == AUTHORIZATION_ERROR:
                 walk.fail(f"access refused to SNMPv3 user '{target.user}' at {creds.level_name} "
-                          "(authorizationError: the agent's access rules need another security level or view)")
+                          "(authorizationError: the agent's access rules need another security level or view)",
+                          "refused")
                 return
             answered += 1
-            walk.feed(incoming.error_status, incoming.error_index, incoming.varbinds, size)
+            walk.feed(incoming.error_status, incoming.error_index, incoming.varbinds, size, incoming.unpadded)
+
+
+def _silence_reason(past_deadline: bool) -> str:
+    """The fault of a walk the agent stopped answering half-way (see :data:`netmon.collect.walk.FAULTS`)."""
+    return "deadline" if past_deadline else "timeout"

@@ -99,6 +99,7 @@ class Incoming:
     time: int
     authenticated: bool
     timely: bool  # an authenticated message inside the time window (RFC 3414 3.2.7b)
+    unpadded: int = 0  # unsigned values without their leading zero octet (netmon.collect.ber)
 
 
 class _Peer:
@@ -234,7 +235,7 @@ class V3Session:
                 peer.learn(env.boots, env.time, self.clock())
                 peer.authenticated.add(creds)
         return Incoming(scoped.pdu_type, scoped.request_id, scoped.field1, scoped.field2, scoped.varbinds,
-                        env.engine_id, env.boots, env.time, authenticated, timely)  # fmt: skip
+                        env.engine_id, env.boots, env.time, authenticated, timely, scoped.unpadded)  # fmt: skip
 
     # -------------------------------------------------------------------------------------------- reports
     def on_report(self, t: Target, creds: Credentials, out: Outgoing, report: Incoming, synced: bool) -> str | None:

@@ -82,6 +82,9 @@ class PollCounters(Protocol):
     def varbinds(self) -> int: ...
     @property
     def last_duration_s(self) -> float: ...
+    @property
+    def faults(self) -> Mapping[str, int]:
+        """Polls the device answered with a protocol fault, by reason."""
 
 
 class ClassTimes(Protocol):
@@ -329,6 +332,8 @@ class MonitorCollector(Collector):
         status = Family("netmon_device_status", "1 for the device's current state.", "gauge",
                          ("device", "kind", "state"))
         up = Family("netmon_device_up", "1 when SNMP answered at the last poll.", "gauge", ("device", "kind"))
+        blind = Family("netmon_device_blind", "1 while netmon is blind to it: ping answers, SNMP fails (or no data).",
+                       "gauge", ("device", "kind"))
         health = m.health
         # A health record is replaced at every judgement, polled or not: the series depend on its state and
         # on whether SNMP answered only, so these (constants, compared by identity) are the group's inputs.
@@ -337,6 +342,9 @@ class MonitorCollector(Collector):
             for kind, table in (("router", health.devices), ("bts", health.base_stations))
             for dev, h in list(table.items())]
         self._text.grouped("health", [status, up], items, self._health_row, (4, 1), fresh, fixed=True)
+        for kind, table in (("router", health.devices), ("bts", health.base_stations)):
+            records = list(table.items())
+            blind.extend(self._text.keyed([d for d, _ in records], kind), [1 if h.blind else 0 for _, h in records])
         links = Family("netmon_link_status", "1 for the link's current state.", "gauge", ("link", "state"))
         link_ids = list(health.links)
         link_records = [health.links[i] for i in link_ids]
@@ -379,7 +387,7 @@ class MonitorCollector(Collector):
                 code = where.district if where is not None and where.district else ""
                 dname = districts[code].name if code in districts else ""
                 unreachable.add((a.device_id, a.site_id, a.name, code, dname, inc.key), 1)
-        return [status, up, links, open_, affected, started, unreachable]
+        return [status, up, blind, links, open_, affected, started, unreachable]
 
     def _devices(self, m: MonitorView, fresh: bool) -> list[Family]:
         """The interface families, then the device families (in the order of the exposition).
@@ -420,7 +428,12 @@ class MonitorCollector(Collector):
         for dev, counts in m.tracker.all_discontinuities():
             for reason, n in counts.items():
                 discont.add((dev, reason.value), n)
-        return [*polled, reboots, *icmp, discont]
+        completeness = Family("netmon_device_collection_completeness",
+                              "Share of the last poll's scalars and columns read completely (0: none).", "gauge",
+                              ("device",))
+        completeness.extend(self._text.keyed([dev for dev, _, _ in observed]),
+                            [obs.collection.completeness for _, obs, _ in observed])
+        return [*polled, reboots, *icmp, discont, completeness]
 
     def _poller(self, m: MonitorView) -> list[Family]:
         lv = ("device",)
@@ -431,6 +444,12 @@ class MonitorCollector(Collector):
             fam = Family(name, help_, "counter", lv)
             fam.extend(keys, [getattr(s, attr) for _, s in stats])
             out.append(fam)
+        faults = Family("netmon_poll_faults", "Polls the device answered with a protocol fault, by reason.", "counter",
+                        ("device", "reason"))
+        for dev, st in stats:
+            for reason, n in list(st.faults.items()):
+                faults.add((dev, reason), n)
+        out.append(faults)
         duration = Family("netmon_poll_duration_seconds", "Wall time of the device's last poll.", "gauge", lv)
         duration.extend(keys, [s.last_duration_s or 0.0 for _, s in stats])
         cyc = Family("netmon_poller_cycle_duration_seconds", "Wall time of the last full pass over the class.",

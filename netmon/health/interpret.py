@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from netmon import mib as o
-from netmon.health.observation import DeviceObs, Hardware, InterfaceObs
+from netmon.health.observation import NOTHING, CollectionState, DeviceObs, Hardware, InterfaceObs
 
-__all__ = ["Cell", "DeviceObs", "Hardware", "InterfaceObs", "Walked", "chassis", "interpret"]
+__all__ = ["Cell", "CollectionState", "DeviceObs", "Hardware", "InterfaceObs", "Walked", "chassis", "interpret"]
 
 Cell = tuple[int, Any]
 
@@ -27,12 +27,24 @@ class Walked(Protocol):
     started: float
     scalars: dict[tuple[int, ...], Cell]
     columns: dict[tuple[int, ...], dict[tuple[int, ...], Cell]]
+    incomplete: dict[tuple[int, ...], str]
+    faults: dict[str, int]
+    notes: list[str]
+
+    @property
+    def completeness(self) -> float: ...
 
 
 def text(cell: Cell | None) -> str | None:
     if cell is None or not isinstance(cell[1], bytes | bytearray):
         return None
     return bytes(cell[1]).rstrip(b"\x00").decode("utf-8", errors="replace")
+
+
+def name_text(cell: Cell | None) -> str | None:
+    """An interface name: without the trailing NULs and blanks some agents pad it with; None when empty."""
+    found = text(cell)
+    return found.strip() or None if found is not None else None
 
 
 def number(cell: Cell | None) -> int | None:
@@ -43,8 +55,28 @@ def oid_text(cell: Cell | None) -> str | None:
     return o.format_oid(cell[1]) if cell is not None and isinstance(cell[1], tuple) else None
 
 
+def collection(result: Walked) -> CollectionState:
+    """How complete the walk was, in the names people know (see :class:`CollectionState`)."""
+    if not result.ok:
+        return NOTHING
+    if not result.faults and not result.incomplete:
+        return CollectionState(result.completeness)
+    tables = {o.table_of(oid): "complete" for oid in (*result.scalars, *result.columns)}
+    for oid, reason in result.incomplete.items():
+        table = o.table_of(oid)
+        if tables.get(table, "complete") == "complete":
+            tables[table] = reason
+    return CollectionState(
+        completeness=result.completeness, faults=result.faults, tables=tables,
+        incomplete={o.name_of(oid): reason for oid, reason in result.incomplete.items()}, notes=tuple(result.notes))
+
+
 def interpret(result: Walked) -> DeviceObs:
-    """The device as its agent described it (a failed or partial walk keeps whatever came back)."""
+    """The device as its agent described it (a failed or partial walk keeps whatever came back).
+
+    An interface is named by ifName, else ifDescr (trailing NULs and blanks removed), else ``ifIndex N``
+    (:attr:`InterfaceObs.label`). Its octet counters are the 64-bit ifHC* ones when the agent gave both, else
+    the 32-bit ones (an agent without ifXTable, or answering noSuchInstance there): rates stay right."""
     sc = result.scalars
     cols = result.columns
 
@@ -56,6 +88,7 @@ def interpret(result: Walked) -> DeviceObs:
         indexes.update(col(oid))
     interfaces: dict[int, InterfaceObs] = {}
     hc_in, hc_out = col(o.IF_HC_IN_OCTETS), col(o.IF_HC_OUT_OCTETS)
+    in32, out32 = col(o.IF_IN_OCTETS), col(o.IF_OUT_OCTETS)
     for idx in indexes:
         if len(idx) != 1:
             continue
@@ -64,11 +97,12 @@ def interpret(result: Walked) -> DeviceObs:
         speed = number(col(o.IF_SPEED).get(idx))
         # ifSpeed saturates at 4,294,967,295 (RFC 2863): above ~4 Gbit/s only ifHighSpeed (Mbit/s) is right.
         speed_bps = high * 1_000_000 if high else speed
-        hc = idx in hc_in or idx in hc_out
+        has_hc, has_32 = (idx in hc_in, idx in hc_out), (idx in in32, idx in out32)
+        hc = all(has_hc) or (any(has_hc) and not any(has_32))  # both HC cells, else the 32-bit ones
         interfaces[i] = InterfaceObs(
             if_index=i,
-            name=text(col(o.IF_NAME).get(idx)),
-            descr=text(col(o.IF_DESCR).get(idx)),
+            name=name_text(col(o.IF_NAME).get(idx)),
+            descr=name_text(col(o.IF_DESCR).get(idx)),
             alias=text(col(o.IF_ALIAS).get(idx)),
             if_type=number(col(o.IF_TYPE).get(idx)),
             speed_bps=speed_bps,
@@ -76,8 +110,8 @@ def interpret(result: Walked) -> DeviceObs:
             oper_status=number(col(o.IF_OPER_STATUS).get(idx)),
             last_change_ticks=number(col(o.IF_LAST_CHANGE).get(idx)),
             bits=64 if hc else 32,
-            in_octets=number((hc_in if hc else col(o.IF_IN_OCTETS)).get(idx)),
-            out_octets=number((hc_out if hc else col(o.IF_OUT_OCTETS)).get(idx)),
+            in_octets=number((hc_in if hc else in32).get(idx)),
+            out_octets=number((hc_out if hc else out32).get(idx)),
             in_errors=number(col(o.IF_IN_ERRORS).get(idx)),
             out_errors=number(col(o.IF_OUT_ERRORS).get(idx)),
             in_discards=number(col(o.IF_IN_DISCARDS).get(idx)),
@@ -96,6 +130,7 @@ def interpret(result: Walked) -> DeviceObs:
         sys_location=text(sc.get(o.SYS_LOCATION)),
         uptime_ticks=number(sc.get(o.SYS_UPTIME)),
         interfaces=dict(sorted(interfaces.items())),
+        collection=collection(result),
     )
 
 

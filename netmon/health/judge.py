@@ -47,8 +47,8 @@ class Judgement:
 
 
 def check(obs: DeviceObs, ping: Ping | None, watched: Collection[str], icmp: bool) -> Check:
-    """What the state machine needs from an observation: did SNMP and ICMP answer, and the oper-status of
-    the watched interfaces (links) when SNMP did.  ``icmp`` False: SNMP alone decides."""
+    """What the state machine needs from an observation: did SNMP and ICMP answer, did SNMP bring any data,
+    and the oper-status of the watched interfaces (links) when SNMP did.  ``icmp`` False: SNMP alone decides."""
     icmp_ok: bool | None = None
     if icmp and ping is not None and abs(ping.at - obs.at) < PING_FRESH_S:
         icmp_ok = ping.alive
@@ -59,7 +59,7 @@ def check(obs: DeviceObs, ping: Ping | None, watched: Collection[str], icmp: boo
             if itf is not None and itf.oper_status is not None:
                 if_oper[name] = itf.oper_status == 1
     return Check(obs.device_id, datetime.fromtimestamp(obs.at, UTC), obs.ok, icmp_ok, obs.error, if_oper,
-                 obs.uptime_ticks)
+                 obs.uptime_ticks, collected=obs.collection.completeness > 0)
 
 
 def judge(

@@ -8,7 +8,9 @@ and the exposition.  Immutable: a new poll makes a new observation, so a reader 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Final, Literal, TypeAlias, get_args
 
 from netmon.serial import serial
@@ -81,6 +83,42 @@ class InterfaceObs:
 
 
 @dataclass(frozen=True, slots=True)
+class CollectionState:
+    """How much of a poll came back: a device that answers is reachable, and what its agent got wrong lowers
+    completeness instead (see :class:`netmon.collect.walk.PollResult`).
+
+    ``completeness``: share of the polled scalars and columns read completely (1.0 clean, 0.0 nothing: no
+    answer, or an answer without any value); ``faults``: protocol faults by reason, how many times each;
+    ``tables``: each group or table polled (``system``, ``ifTable``, ``ifXTable`` …) → ``"complete"`` or the
+    first reason it is not; ``incomplete``: each object not read completely (``ifDescr``, ``sysUpTime`` …) →
+    why; ``notes``: the first few faults in words.
+    """
+
+    completeness: float = 1.0
+    faults: Mapping[str, int] = field(default_factory=dict)
+    tables: Mapping[str, str] = field(default_factory=dict)
+    incomplete: Mapping[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("faults", "tables", "incomplete"):  # immutable, like the observation that holds it
+            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
+
+    @property
+    def complete(self) -> bool:
+        return self.completeness >= 1.0 and not self.faults
+
+    def as_dict(self) -> dict[str, object]:
+        """For JSON (``netmon poll --json``)."""
+        return {"completeness": round(self.completeness, 4), "tables": dict(self.tables),
+                "incomplete": dict(self.incomplete), "faults": dict(self.faults), "notes": list(self.notes)}
+
+
+COMPLETE: Final = CollectionState()
+NOTHING: Final = CollectionState(completeness=0.0)
+
+
+@dataclass(frozen=True, slots=True)
 class DeviceObs:
     """One poll of one device. ``at``: when the poll started (seconds); uptime in hundredths of a second."""
 
@@ -95,11 +133,17 @@ class DeviceObs:
     sys_location: str | None = None
     uptime_ticks: int | None = None
     interfaces: dict[int, InterfaceObs] = field(default_factory=dict)
+    collection: CollectionState = COMPLETE
     serial: int = field(default_factory=serial, compare=False, repr=False)  # see netmon.serial
 
     def interface_named(self, name: str) -> InterfaceObs | None:
+        """The interface the inventory calls ``name``: by ifName, ifDescr, or ``ifIndex N`` (:attr:`InterfaceObs.label`
+        when an agent has neither name)."""
         for itf in self.interfaces.values():
             if name in (itf.name, itf.descr):
+                return itf
+        for itf in self.interfaces.values():
+            if name == itf.label:
                 return itf
         return None
 

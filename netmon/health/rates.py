@@ -6,12 +6,13 @@ such interval is *dropped*: its rate is ``None`` and a :class:`Discontinuity` sa
 
 Rules, per device poll (``prev`` → ``cur``, interval ``dt = cur.at - prev.at``):
 
-* ``dt <= 0`` (or not a number) → ``bad_interval``; ``dt > max_gap_s`` → ``gap``: everything dropped, a rate
+* ``dt`` under a millisecond (``<= 0``, a denormal that would divide to infinity, or not a number) →
+  ``bad_interval``; ``dt > max_gap_s`` → ``gap``: everything dropped, a rate
   is never averaged over a monitoring gap.
-* sysUpTime (hundredths of a second, wraps at 2**32 ≈ 497 days): its advance, taken modulo 2**32, must match
-  ``dt`` within ``uptime_tolerance_s + uptime_drift × dt``. Less than that (it went backwards, or restarted
-  and already climbed past the old value), or a decrease that is not the 497-day wrap → ``reboot``: every
-  interval of the device is dropped. Unknown sysUpTime → this check is skipped.
+* sysUpTime (hundredths of a second, wraps at 2**32 ≈ 497 days): a reboot between the two polls, by the
+  one rule the state machine uses too (:func:`netmon.health.reboot.rebooted`: it went backwards, not by the
+  497-day wrap; or the boot time moved later by more than a minute) → ``reboot``: every interval of the
+  device is dropped. Unknown sysUpTime (an agent answering noSuchObject) → this check is skipped.
 * Per interface: other ``ifName``/``ifDescr`` on the same ``ifIndex`` → ``renumbered``; changed
   ``ifCounterDiscontinuityTime`` → ``counter_reset``; counter width changed → ``counter_width_changed``;
   interfaces that (dis)appeared → ``appeared``/``vanished``. All drop the interval of that interface.
@@ -45,6 +46,7 @@ from enum import StrEnum
 from typing import Final
 
 from netmon.health.observation import COUNTERS, CounterName, DeviceObs, InterfaceObs
+from netmon.health.reboot import UPTIME_SLACK_S, rebooted
 from netmon.serial import serial
 
 __all__ = [
@@ -62,8 +64,7 @@ __all__ = [
 
 _OCTETS: Final[frozenset[CounterName]] = frozenset({"in_octets", "out_octets"})
 _HALF_32: Final = 1 << 31
-_UPTIME_MODULUS: Final = 1 << 32
-_TICKS_PER_S: Final = 100
+_MIN_INTERVAL_S: Final = 1e-3
 
 
 class Reason(StrEnum):
@@ -124,8 +125,8 @@ class RateResult:
 class RateConfig:
     max_gap_s: float = 900.0
     speed_tolerance: float = 0.05
-    uptime_tolerance_s: float = 30.0
-    uptime_drift: float = 0.02
+    uptime_slack_s: float = UPTIME_SLACK_S
+    """As the state machine's ``Params.uptime_slack_s`` (the same rule: :mod:`netmon.health.reboot`)."""
 
 
 DEFAULT_CONFIG: Final = RateConfig()
@@ -133,21 +134,29 @@ _NO_DATA: Final = InterfaceRates()
 _DROPPED: Final = InterfaceRates(dropped=True)
 
 
-def compute_rates(prev: DeviceObs | None, cur: DeviceObs, config: RateConfig = DEFAULT_CONFIG) -> RateResult:
-    """Rates between two polls of the same device; the first poll (``prev is None``) gives no rates."""
+def compute_rates(prev: DeviceObs | None, cur: DeviceObs, config: RateConfig = DEFAULT_CONFIG,
+                  uptime: tuple[float, int] | None = None) -> RateResult:
+    """Rates between two polls of the same device; the first poll (``prev is None``) gives no rates.
+
+    ``uptime``: the last known sysUpTime reading ``(at, ticks)`` when ``prev`` has none (its agent answered
+    noSuchObject): a reboot since then drops this interval too, as the state machine counts it."""
     if prev is None:
         return RateResult(None, dict.fromkeys(cur.interfaces, _NO_DATA), (), False)
     dt = cur.at - prev.at
     events: list[Discontinuity] = []
-    if not dt > 0:  # also NaN
+    if not dt >= _MIN_INTERVAL_S:  # also NaN
         events.append(Discontinuity(None, Reason.BAD_INTERVAL, detail=f"interval {dt} s"))
     elif not dt <= config.max_gap_s:
         events.append(Discontinuity(None, Reason.GAP, detail=f"interval {dt:.1f} s > {config.max_gap_s} s"))
-    reboot = dt > 0 and _rebooted(prev.uptime_ticks, cur.uptime_ticks, dt, config)
+    before = (prev.at, prev.uptime_ticks) if prev.uptime_ticks is not None else uptime
+    reboot = (dt >= _MIN_INTERVAL_S and before is not None and cur.uptime_ticks is not None and before[0] < cur.at
+              and rebooted(before[0], before[1], cur.at, cur.uptime_ticks, config.uptime_slack_s))
     if reboot:
+        assert before is not None
         events.append(
             Discontinuity(
-                None, Reason.REBOOT, detail=f"sysUpTime {prev.uptime_ticks} -> {cur.uptime_ticks} in {dt:.1f} s"
+                None, Reason.REBOOT,
+                detail=f"sysUpTime {before[1]} -> {cur.uptime_ticks} in {cur.at - before[0]:.1f} s",
             )
         )
     device_ok = not events
@@ -161,17 +170,6 @@ def compute_rates(prev: DeviceObs | None, cur: DeviceObs, config: RateConfig = D
         else:
             rates[if_index] = _interface(if_index, old, new, dt, device_ok, config, events)
     return RateResult(dt if device_ok else None, rates, tuple(events), reboot)
-
-
-def _rebooted(old: int | None, new: int | None, dt: float, config: RateConfig) -> bool:
-    if old is None or new is None:
-        return False
-    expected = dt * _TICKS_PER_S
-    tolerance = (config.uptime_tolerance_s + config.uptime_drift * dt) * _TICKS_PER_S
-    advance = (new - old) % _UPTIME_MODULUS
-    if advance < expected - tolerance:  # restarted (and maybe already past the old value)
-        return True
-    return new < old and advance > expected + tolerance  # went backwards, and not the 497-day wrap
 
 
 def _differs(a: str | None, b: str | None) -> bool:
@@ -287,6 +285,7 @@ class _Track:
 @dataclass(slots=True)
 class _Device:
     prev: DeviceObs | None = None
+    uptime: tuple[float, int] | None = None  # the last known sysUpTime reading (at, ticks)
     interfaces: dict[int, _Track] = field(default_factory=dict)
     discontinuities: dict[Reason, int] = field(default_factory=dict)
 
@@ -309,7 +308,7 @@ class CounterTracker:
 
     def update(self, device_id: str, snapshot: DeviceObs) -> RateResult:
         device = self._devices.setdefault(device_id, _Device())
-        result = compute_rates(device.prev, snapshot, self.config)
+        result = compute_rates(device.prev, snapshot, self.config, device.uptime)
         for event in result.discontinuities:
             device.discontinuities[event.reason] = device.discontinuities.get(event.reason, 0) + 1
             self._discontinuous[device_id] = device
@@ -318,6 +317,8 @@ class CounterTracker:
         if device.prev is not None and -self.config.max_gap_s <= snapshot.at - device.prev.at <= 0:
             return result
         device.prev = snapshot
+        if snapshot.uptime_ticks is not None:
+            device.uptime = (snapshot.at, snapshot.uptime_ticks)
         for if_index, rates in result.interfaces.items():
             track = device.interfaces.get(if_index)
             if track is None:

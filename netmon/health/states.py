@@ -18,6 +18,9 @@ The rules, each there to keep one root cause from paging many times:
   goes on — ``down``, marked ``behind`` the later failure — and ends once, when the device
   answers again (overlapping faults are two outages, and neither is closed early);
 * one success is enough to be ``up`` again;
+* a device that answers ping but not SNMP (or whose agent answers with no data at all) stays ``up`` — it
+  is not an outage — but once that has lasted ``blind_after_s`` netmon is *blind* to it (its links are no
+  longer watched): flagged until SNMP brings data again, through any outage in between;
 * a link is ``down`` when a reachable end reports its interface oper-down; more than K
   changes in the window make it ``flapping`` (decided when it is seen up again: while it is
   seen down it is down) until nothing changed for the hold time; a link that stays down for
@@ -35,10 +38,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import NamedTuple
 
+from netmon.health.reboot import UPTIME_SLACK_S, rebooted
 from netmon.health.topology import LinkEnds, Topology, bts_key, device_key, link_key
-
-TICKS_WRAP = 2**32
-"""sysUpTime is a 32-bit TimeTicks counter (1/100 s): it wraps after ~497 days."""
 
 
 class State(StrEnum):
@@ -68,6 +69,8 @@ class Check:
     if_oper: Mapping[str, bool] = field(default_factory=dict)
     """Watched interface name → oper-status up; only meaningful when ``snmp_ok``."""
     uptime_ticks: int | None = None
+    collected: bool = True
+    """SNMP brought data (completeness > 0); False for an agent that answered with nothing usable."""
 
     def __post_init__(self) -> None:
         if self.at.tzinfo is None:
@@ -79,6 +82,12 @@ class Check:
     def failed(self) -> bool:
         """Both probes failed: SNMP alone failing while ping answers is an agent problem, not an outage."""
         return not self.snmp_ok and not self.icmp_ok
+
+    @property
+    def blind(self) -> bool:
+        """netmon learnt nothing from a device that is there: SNMP failed while ping answered, or the agent
+        answered with no data at all (a view or ACL that hides everything)."""
+        return (not self.snmp_ok and self.icmp_ok is True) or (self.snmp_ok and not self.collected)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,15 +104,18 @@ class Params:
     coming back from that outage does not start flapping."""
     stale_after_s: float | None = 600.0
     """No check for this long → ``unknown`` (monitoring gap); None disables it."""
-    uptime_slack_s: float = 60.0
-    """Clock jitter tolerated before a sysUpTime mismatch counts as a reboot."""
+    uptime_slack_s: float = UPTIME_SLACK_S
+    """Clock jitter tolerated before a later boot time counts as a reboot (:mod:`netmon.health.reboot`, the
+    rule the counter rates use too)."""
     fresh_slack_s: float = 1.0
     """A parent probed side by side with its failing child (re-probe round) counts as fresh evidence."""
+    blind_after_s: float = 180.0
+    """SNMP failing while ping answers this long (first to latest such check) → ``blind`` (an alert)."""
 
     def __post_init__(self) -> None:
         if self.failures_to_down < 1 or self.flap_changes < 1:
             raise ValueError("failures_to_down and flap_changes must be at least 1")
-        if min(self.flap_window_s, self.flap_hold_s, self.flap_down_s, self.uptime_slack_s) < 0:
+        if min(self.flap_window_s, self.flap_hold_s, self.flap_down_s, self.uptime_slack_s, self.blind_after_s) < 0:
             raise ValueError("durations must not be negative")
 
 
@@ -133,6 +145,12 @@ class DeviceHealth:
     """Parent re-probe this device waits for before it may be declared ``down``."""
     behind: str | None = None
     """While ``down`` with its own outage: the key of the parent device or uplink that failed after it."""
+    blind_since: datetime | None = None
+    """First check of the current run in which netmon learnt nothing from a device that is there (SNMP
+    failing while ping answers; :attr:`Check.blind`); cleared when SNMP brings data again."""
+    blind: bool = False
+    """netmon is blind to this device: that run has lasted ``blind_after_s`` while it was ``up``. Stays set
+    through an outage that follows (the alert is inhibited meanwhile) until SNMP brings data again."""
 
     @property
     def last_check_at(self) -> datetime | None:
@@ -303,8 +321,14 @@ def _ingest(key: str, h: DeviceHealth, checks: Iterable[Check], params: Params, 
                 events.append(Event(kind, key, c.at, f"sysUpTime {uptime[1]} → {c.uptime_ticks}"))
             uptime = (c.at, c.uptime_ticks)
         failed = c.failed
+        if c.blind:
+            blind_since = h.blind_since or c.at
+        elif c.snmp_ok:  # SNMP answered with data: seeing again
+            blind_since = None
+        else:  # ping failed too: an outage, judged as such; netmon stays as blind as it was
+            blind_since = h.blind_since
         h = replace(
-            h,
+            h, blind_since=blind_since, blind=h.blind and blind_since is not None,
             consecutive_failures=h.consecutive_failures + 1 if failed else 0,
             failing_since=(h.failing_since or c.at) if failed else None,
             last_failure_at=c.at if failed else h.last_failure_at,
@@ -317,20 +341,8 @@ def _ingest(key: str, h: DeviceHealth, checks: Iterable[Check], params: Params, 
 
 
 def _rebooted(before: tuple[datetime, int], after: tuple[datetime, int], slack_s: float) -> bool:
-    """Did the device boot again between two uptime readings?
-
-    Compares the implied boot times (check time − uptime): a later boot is a reboot — this
-    covers a plain sysUpTime decrease and a reboot hidden by a long polling gap — unless
-    the shift is whole 2**32-tick wraps of the counter.
-    """
-    elapsed = (after[0] - before[0]).total_seconds()
-    shift = elapsed - (after[1] - before[1]) / 100
-    slack = max(slack_s, 0.001 * abs(elapsed))  # agent clocks drift ~100 ppm
-    period = TICKS_WRAP / 100
-    wraps = round(shift / period)
-    if wraps >= 1 and abs(shift - wraps * period) <= slack:
-        return False
-    return shift > slack
+    """Did the device boot again between two uptime readings? (:func:`netmon.health.reboot.rebooted`)"""
+    return rebooted(before[0].timestamp(), before[1], after[0].timestamp(), after[1], slack_s)
 
 
 class _Judge:
@@ -388,9 +400,13 @@ class _Judge:
         if new is not h.state:
             since = _not_before(at, h.since)
             self.transitions.append(Transition(key, h.state, new, since))
+        blind = h.blind
+        if h.blind_since is not None and h.last_check is not None and not blind and new is State.UP:
+            blind = (h.last_check.at - h.blind_since).total_seconds() >= self.params.blind_after_s
         return replace(
             h, state=new, since=since, consecutive_failures=0 if reset else h.consecutive_failures,
             in_maintenance=key in self.maintenance, waiting_for=parent_id if wait else None, behind=behind,
+            blind=blind,
         )
 
     def _rule(

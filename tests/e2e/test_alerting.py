@@ -19,7 +19,9 @@ The namespaces being private, the ports are fixed. What is checked (the Promethe
 Prometheus scrapes netmon (``up == 1``, no duplicate series, every rule evaluates); a commune's uplink down gives
 exactly one firing notification per destination, naming the commune's Vietnamese site, then exactly one resolved
 one; a district router off the network gives one notification (DeviceDown), none for the communes behind it (their
-SiteUnreachable alerts exist in Alertmanager but are inhibited).
+SiteUnreachable alerts exist in Alertmanager but are inhibited); the district router's snmpd killed while it routes
+on gives exactly one warning (DeviceBlind, naming what to check), no DeviceDown and nothing for the communes, then
+one resolved when snmpd runs again.
 
 Then the pages a NOC must be able to trust (issue #18), each counted at the sinks: a flap of 6 bounces is one
 firing and one resolved; a district uplink cut after churn is one critical LinkDown; a commune down before its
@@ -118,11 +120,12 @@ class Note:
     payload: Any
     at: float = field(default_factory=time.time)
 
-    def about(self, alertname: str, incident: str) -> bool:
+    def about(self, alertname: str, incident: str | None) -> bool:
+        """``incident`` None: an alert without one (DeviceBlind: one per device, grouped by alertname)."""
         if self.channel == "webhook":
             group = self.payload["groupLabels"]
             return bool(group.get("alertname") == alertname and group.get("incident") == incident)
-        return alertname in self.text and incident in self.text
+        return alertname in self.text and (incident is None or incident in self.text)
 
     def short(self) -> str:
         return f"{self.channel}->{self.dest} {'resolved' if self.resolved else 'firing'}: {self.text[:300]!r}"
@@ -457,7 +460,7 @@ def _by_channel(notes: list[Note], resolved: bool) -> Counter[tuple[str, str]]:
     return Counter((n.channel, n.dest) for n in notes if n.resolved is resolved)
 
 
-def _expect_one_each(notes: list[Note], alertname: str, incident: str, expected: Counter[tuple[str, str]],
+def _expect_one_each(notes: list[Note], alertname: str, incident: str | None, expected: Counter[tuple[str, str]],
                      resolved: bool, st: Stack) -> None:
     """Exactly one notification per destination, all about this incident, nothing else."""
     others = [n.short() for n in notes if not n.about(alertname, incident)]
@@ -605,6 +608,50 @@ def test_district_router_outage_one_notification_none_for_the_communes(quiet_sta
     assert sinks.errors == []
     print(f"\ndistrict outage: firing notification {fired:.1f} s after isolating, resolved {resolved:.1f} s after "
           "restoring")
+
+
+def test_snmpd_killed_router_still_routing_one_blind_warning_no_outage(quiet_stack: Stack) -> None:
+    """The district router's snmpd dies; the router routes on. netmon is blind to it after three poll intervals:
+    exactly one DeviceBlind warning per destination (its district's team and the NOC) saying what to check, no
+    DeviceDown, nothing for the communes behind it; one resolved when snmpd runs again."""
+    st, sinks = quiet_stack, quiet_stack.sinks
+    assert sinks is not None
+    dist = BY_KEY["dist"]
+    expected = Counter({("webhook", "noc-warning"): 1, ("telegram", CAU_NGANG_CHAT): 1, ("telegram", NOC_CHAT): 1})
+
+    mark = sinks.mark()
+    killed_at = time.time()
+    st.wan.stop_agent("dist")
+    try:
+        fired = st.until(_webhook_since(sinks, mark, resolved=False), 60, "a firing notification for DeviceBlind")
+        time.sleep(SETTLE_S)
+        firing = sinks.since(mark)
+        alerts = {a["metric"]["alertname"] for a in st.query("ALERTS")}
+        states = {s["metric"]["device"]: s["value"][1] for s in st.query('netmon_device_status{state="up"}')}
+    finally:
+        up_mark = sinks.mark()
+        st.wan.start_agent("dist")
+    _expect_one_each(firing, "DeviceBlind", None, expected, resolved=False, st=st)
+    assert alerts <= {"DeviceBlind", "PollerBehind"}, alerts  # no DeviceDown, no SiteUnreachable, no LinkDown
+    assert set(states.values()) == {"1"} and len(states) == ROUTERS_N  # every router still up
+    hook = next(n for n in firing if n.channel == "webhook")
+    (alert,) = hook.payload["alerts"]
+    labels, ann = alert["labels"], alert["annotations"]
+    assert (labels["alertname"], labels["severity"], labels["device"], labels["kind"]) == (
+        "DeviceBlind", "warning", dist.device_id, "router")
+    assert (labels["site_name"], labels["district_name"]) == ("UBND Huyện Cầu Ngang", DISTRICT_NAME)
+    assert "không trả lời SNMP" in ann["summary"] and "SNMP agent" in ann["action"]
+    for note in firing:
+        assert dist.device_id in note.text, note.short()
+        if note.channel == "telegram":
+            assert "Cần kiểm tra" in note.text and "community" in note.text
+
+    resolved = st.until(_webhook_since(sinks, up_mark, resolved=True), 60, "the resolved DeviceBlind")
+    time.sleep(SETTLE_S)
+    _expect_one_each(sinks.since(up_mark), "DeviceBlind", None, expected, resolved=True, st=st)
+    assert sinks.errors == []
+    print(f"\nsnmpd killed: DeviceBlind notified {fired:.1f} s later (at +{hook.at - killed_at:.1f} s), "
+          f"resolved {resolved:.1f} s after snmpd was back")
 
 
 def _webhook_since(sinks: Sinks, mark: int, resolved: bool) -> Callable[[], bool]:

@@ -115,6 +115,7 @@ EXPECTED_ALERTS = {
     "HighUtilization",
     "InterfaceErrors",
     "DeviceRebooted",
+    "DeviceBlind",
     "PollerBehind",
     "NetmonDown",
     "NetmonDatabaseDown",
@@ -258,6 +259,12 @@ ROUTES = [
         id="info-webhook-only-even-in-a-routed-district",
     ),
     pytest.param(
+        {"alertname": "DeviceBlind", "severity": "warning", "device": "rt-ubnd-xa-hiep-hoa-29410",
+         "district_name": CAU_NGANG},
+        "cau-ngang-warning,noc-warning",
+        id="blind-warning-own-team+noc",
+    ),
+    pytest.param(
         {"alertname": "NetmonDown", "severity": "critical", "job": "netmon"}, "noc-critical", id="netmon-down"
     ),
     pytest.param({"alertname": "Unexpected"}, "noc-warning", id="no-severity-falls-back-to-noc"),
@@ -321,6 +328,11 @@ def test_route_grouping_and_inhibitions() -> None:
     assert {
         "source_matchers": ['alertname="MonitoringCutOff"'],
         "target_matchers": ['alertname!~"MonitoringCutOff|NetmonDown"'],
+    } in inhibit
+    assert {
+        "source_matchers": ['alertname=~"DeviceDown|SiteUnreachable"'],
+        "target_matchers": ['alertname="DeviceBlind"'],
+        "equal": ["device"],
     } in inhibit
 
 
@@ -435,6 +447,48 @@ def test_template_monitoring_cut_off_names_the_monitor(amtool: str, tmp_path: Pa
                    f"--template.data={path}", f'--template.text={{{{ template "{template}" . }}}}').stdout
         assert title in out and "máy chủ giám sát netmon" in out and "NGHIÊM TRỌNG" in out, out
         assert "?" not in out.split(title)[1].splitlines()[1], out  # a place, not "?"
+
+
+def _blind_data(status: str) -> dict[str, Any]:
+    labels = {"alertname": "DeviceBlind", "severity": "warning", "device": "rt-ubnd-xa-hiep-hoa-29410",
+              "kind": "router", "site": "ubnd-xa-hiep-hoa-29410", "site_name": "UBND Xã Hiệp Hòa",
+              "district": "848", "district_name": CAU_NGANG}
+    annotations = {
+        "summary": "Mất giám sát SNMP: rt-ubnd-xa-hiep-hoa-29410 tại UBND Xã Hiệp Hòa (Huyện Cầu Ngang) vẫn trả "
+                   "lời ping nhưng không trả lời SNMP",
+        "description": "Thiết bị rt-ubnd-xa-hiep-hoa-29410 vẫn hoạt động (trả lời ping) nhưng netmon không đọc "
+                       "được SNMP.",
+        "action": "kiểm tra tiến trình SNMP agent trên thiết bị (dừng/treo?); community SNMPv2c hoặc người dùng "
+                  "SNMPv3 <v3> & ACL",
+    }
+    return {"receiver": "noc-warning", "status": status,
+            "alerts": [{"status": status, "labels": labels, "annotations": annotations,
+                        "startsAt": "2026-11-30T03:02:40Z",
+                        "endsAt": "2026-11-30T04:15:10Z" if status == "resolved" else "0001-01-01T00:00:00Z",
+                        "generatorURL": "http://prometheus:9090/graph", "fingerprint": "fedcba9876543210"}],
+            "groupLabels": {"alertname": "DeviceBlind"}, "commonLabels": labels,
+            "commonAnnotations": annotations, "externalURL": "http://alertmanager:9093"}
+
+
+@pytest.mark.parametrize(
+    ("template", "kind"),
+    [("netmon.telegram.message", "text"), ("netmon.email.text", "text"), ("netmon.email.html", "html")],
+)
+def test_the_blind_warning_says_what_to_check_while_it_fires(amtool: str, tmp_path: Path, template: str,
+                                                               kind: str) -> None:
+    out = {}
+    for status in ("firing", "resolved"):
+        data = tmp_path / f"blind-{status}.json"
+        data.write_text(json.dumps(_blind_data(status), ensure_ascii=False), encoding="utf-8")
+        out[status] = _run(amtool, "template", "render", f"--template.glob={AM_DIR / 'templates' / '*.tmpl'}",
+                           f"--template.data={data}", f"--template.type={kind}",
+                           f'--template.text={{{{ template "{template}" . }}}}').stdout
+    assert "Mất giám sát SNMP: rt-ubnd-xa-hiep-hoa-29410" in out["firing"]
+    assert "UBND Xã Hiệp Hòa — Huyện Cầu Ngang" in out["firing"]
+    assert "Cần kiểm tra" in out["firing"] and "tiến trình SNMP agent" in out["firing"]
+    assert "Cần kiểm tra" not in out["resolved"]  # SNMP answers again: nothing left to check
+    if template == "netmon.telegram.message" or kind == "html":  # escaped
+        assert "&lt;v3&gt; &amp; ACL" in out["firing"]
 
 
 # ------------------------------------------------------------------ entrypoint.sh (Telegram token from a file)
@@ -635,6 +689,32 @@ def test_inhibition_monitoring_cut_off_hides_everything_but_netmon_down(alertman
         "MonitoringCutOff/netmon:path": "active",
         "DeviceDown/rt-ubnd-xa-hiep-hoa-29410": "suppressed",
         "PollerBehind/": "suppressed",
+    }
+    assert _settled_states(alertmanager, expected, test="c") == expected
+
+
+def test_inhibition_an_outage_hides_the_blind_warning_of_its_devices(alertmanager: str) -> None:
+    """DeviceBlind (ping answers, SNMP does not) of a device that is then down itself, or unreachable behind
+    a failed parent, is hidden; another device's stays."""
+    root = "device:rt-ubnd-huyen-cau-ngang"
+    _post(
+        alertmanager,
+        [
+            {"alertname": "DeviceBlind", "severity": "warning", "device": "rt-ubnd-huyen-cau-ngang", "test": "c"},
+            {"alertname": "DeviceDown", "severity": "critical", "incident": root, "device": "rt-ubnd-huyen-cau-ngang",
+             "test": "c"},
+            {"alertname": "DeviceBlind", "severity": "warning", "device": "rt-ubnd-xa-hiep-hoa-29410", "test": "c"},
+            {"alertname": "SiteUnreachable", "severity": "info", "incident": root,
+             "device": "rt-ubnd-xa-hiep-hoa-29410", "test": "c"},
+            {"alertname": "DeviceBlind", "severity": "warning", "device": "rt-ubnd-huyen-tra-cu", "test": "c"},
+        ],
+    )
+    expected = {
+        "DeviceBlind/rt-ubnd-huyen-cau-ngang": "suppressed",
+        "DeviceDown/rt-ubnd-huyen-cau-ngang": "active",
+        "DeviceBlind/rt-ubnd-xa-hiep-hoa-29410": "suppressed",
+        "SiteUnreachable/rt-ubnd-xa-hiep-hoa-29410": "suppressed",
+        "DeviceBlind/rt-ubnd-huyen-tra-cu": "active",
     }
     assert _settled_states(alertmanager, expected, test="c") == expected
 

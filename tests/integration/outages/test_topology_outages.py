@@ -313,3 +313,57 @@ def test_sigkill_during_an_outage_then_restart_keeps_one_outage_and_records_the_
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(timeout=10)
+
+
+# ----------------------------------------------------------------------------- snmpd killed, still routing
+# Last in the module: the district's snmpd runs again afterwards, its DisMan link monitor (-r 1) in another
+# phase. Run before the flapping test above (toggles every second, racing that monitor and the trap re-poll
+# budget), it made that test see four link changes where it needs five, every time (3 of 3 runs).
+def test_snmpd_killed_router_still_routing_is_one_blind_warning_and_no_outage(topo: Rig) -> None:
+    """The district router's agent dies; the router routes on (its communes answer, it answers ping): no
+    incident, nothing for the sites behind it, every router up — and netmon blind to the district router
+    (netmon_device_blind, the DeviceBlind warning) after blind_after_s, until snmpd runs again."""
+    from netmon.expose.metrics import MonitorCollector
+
+    communes = {DEV[c] for c in COMMUNES}
+
+    async def scenario() -> dict[str, Any]:
+        async with topo.service(blind_after_s=2 * INTERVAL) as svc:
+            await wait_for(lambda: all_up(svc), 15, "everything up after the first polls")
+            topo.wan.stop_agent("dist")
+            killed = time.monotonic()
+            seen: set[str] = set()
+            blind = lambda: svc.monitor.health.devices[DEV["dist"]].blind  # noqa: E731
+            while not blind() and time.monotonic() - killed < 2 * INTERVAL + 15:
+                seen |= set(svc.monitor.incidents)
+                await asyncio.sleep(0.1)
+            took = time.monotonic() - killed
+            deadline = time.monotonic() + INTERVAL + 1  # one more full poll: nothing else may happen
+            while time.monotonic() < deadline:
+                seen |= set(svc.monitor.incidents)
+                await asyncio.sleep(0.1)
+            h = svc.monitor.health
+            during = {"seen": seen, "states": states(svc), "took": took,
+                      "blind": {d for d, x in h.devices.items() if x.blind},
+                      "links": {ln: x.state for ln, x in h.links.items()},
+                      "metrics": MonitorCollector(svc.monitor).render().decode()}
+            topo.wan.start_agent("dist")
+            await wait_for(lambda: not blind() and all_up(svc) and not svc.monitor.incidents, INTERVAL + 10,
+                           "snmpd back: not blind any more")
+            return during
+
+    d = topo.wan.run_in_noc(scenario)
+    print(f"\nsnmpd killed: blind after {d['took']:.1f} s (blind_after_s {2 * INTERVAL:.0f} s)")
+    assert d["seen"] == set()  # no DeviceDown, no link incident, nothing for the communes
+    assert d["states"] == dict.fromkeys(DEV, State.UP)
+    assert d["blind"] == {DEV["dist"]}
+    assert 2 * INTERVAL <= d["took"] <= 3 * INTERVAL + 10
+    # the district's uplink and the communes' are still watched from the other ends
+    assert set(d["links"].values()) == {State.UP}
+    text = d["metrics"]
+    assert f'netmon_device_blind{{device="{DEV["dist"]}",kind="router"}} 1.0' in text
+    assert f'netmon_device_status{{device="{DEV["dist"]}",kind="router",state="up"}} 1.0' in text
+    assert f'netmon_device_up{{device="{DEV["dist"]}",kind="router"}} 0.0' in text
+    for commune in communes:
+        assert f'netmon_device_blind{{device="{commune}",kind="router"}} 0.0' in text
+    assert topo.outages() == []

@@ -8,6 +8,7 @@ size limit and the rows hint, the walk reads exactly the table — never more, n
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
@@ -218,42 +219,197 @@ def test_v1_walk_reads_the_table_with_getnext(rows: int, drop: set[int]) -> None
 
 
 # ------------------------------------------------------------------------------ lying agents
-def feed_once(spec: PollSpec, varbinds: list[VarBind], status: int = 0, index: int = 0) -> PollResult:
+# A device that answers is reachable: what an agent gets wrong costs the scalar or column it touches (in
+# ``incomplete``, counted in ``faults``), never the poll, and whatever did arrive is kept.
+Answer = tuple[int, int, list[VarBind]]
+
+
+class Lying(RefAgent):
+    """The reference agent with its answers rewritten by ``lie(request, answer)``."""
+
+    def __init__(self, mib: list[VarBind], lie: Callable[[WalkRequest, Answer], Answer], cap: int | None = None):
+        super().__init__(mib, cap=cap)
+        self.lie = lie
+
+    def answer(self, req: WalkRequest) -> Answer:
+        return self.lie(req, super().answer(req))
+
+
+def feed_once(spec: PollSpec, varbinds: list[VarBind], status: int = 0, index: int = 0) -> Walk:
     walk = Walk(spec, PollResult("d"))
     assert walk.next_request() is not None
     walk.feed(status, index, varbinds)
-    assert walk.next_request() is None or not walk.result.ok
-    return walk.result
+    return walk
 
 
-def test_non_increasing_oid_ends_the_walk_and_keeps_what_was_read() -> None:
+def test_a_looping_column_ends_there_keeps_its_rows_and_the_other_columns() -> None:
+    """ifDescr jumps back to row 1 after row 3: that column has rows 1..3 (once each), the others all 24."""
+
+    def loop(req: WalkRequest, answer: Answer) -> Answer:
+        status, index, vbs = answer
+        looped = [((*COL_A, 1), OCTET_STRING, b"eth1") if vb[0][: len(COL_A)] == COL_A and vb[0][-1] > 3 else vb
+                  for vb in vbs]
+        return status, index, looped
+
+    mib = table(24)
+    result = run(Walk(SPEC, PollResult("d")), Lying(mib, loop))
+    scalars, columns = expected(mib, SPEC)
+    assert result.ok and result.error is None
+    assert result.columns[COL_A] == {(r,): (OCTET_STRING, f"eth{r}".encode()) for r in (1, 2, 3)}
+    assert result.columns[COL_B] == columns[COL_B] and result.columns[COL_C] == columns[COL_C]
+    assert result.scalars == scalars
+    assert result.incomplete == {COL_A: "non_increasing_oid"}
+    assert result.faults == {"non_increasing_oid": 1}
+    assert result.notes == ["non-increasing OID 1.3.6.1.2.1.2.2.1.2.1 after 1.3.6.1.2.1.2.2.1.2.3"]
+    assert result.completeness == pytest.approx(3 / 4)
+
+
+def test_non_increasing_oid_ends_that_column_and_keeps_what_was_read() -> None:
     spec = PollSpec("a", columns=(COL_A,))
-    result = feed_once(spec, [((*COL_A, 1), OCTET_STRING, b"a"), ((*COL_A, 1), OCTET_STRING, b"a")])
-    assert not result.ok
-    assert result.error == "agent returned non-increasing OID at 1.3.6.1.2.1.2.2.1.2.1"
-    assert result.columns[COL_A] == {(1,): (OCTET_STRING, b"a")}
-    assert result.varbinds == 1
+    walk = feed_once(spec, [((*COL_A, 1), OCTET_STRING, b"a"), ((*COL_A, 2), OCTET_STRING, b"b"),
+                            ((*COL_A, 1), OCTET_STRING, b"a")])
+    assert walk.next_request() is None
+    result = walk.result
+    assert result.ok and result.error is None
+    assert result.columns[COL_A] == {(1,): (OCTET_STRING, b"a"), (2,): (OCTET_STRING, b"b")}
+    assert result.incomplete == {COL_A: "non_increasing_oid"}
+    assert result.varbinds == 2 and result.completeness == 0.0
 
 
-def test_no_such_object_in_a_walk_is_an_error() -> None:
-    result = feed_once(PollSpec("a", columns=(COL_A,)), [(COL_A, NO_SUCH_OBJECT, None)])
-    assert result.error == "agent returned noSuchObject in a walk at 1.3.6.1.2.1.2.2.1.2"
-    result = feed_once(SPEC, [(SYS_UPTIME, NO_SUCH_INSTANCE, None)])
-    assert result.error is not None and "noSuchInstance" in result.error
+def _repeating(where: int, every: bool) -> Callable[[WalkRequest, Answer], Answer]:
+    def repeat(req: WalkRequest, answer: Answer) -> Answer:
+        status, index, vbs = answer
+        if req.pdu is not PduType.GETBULK or not vbs or not (every or not repeat.done):  # type: ignore[attr-defined]
+            return answer
+        repeat.done = True  # type: ignore[attr-defined]
+        i = where % len(vbs)
+        return status, index, [*vbs[: i + 1], vbs[i], *vbs[i + 1 :]]
+
+    repeat.done = False  # type: ignore[attr-defined]
+    return repeat
 
 
-def test_end_of_mib_view_at_once_is_an_error() -> None:
+def _sparse(rows: int, drop: set[int], empty: Oid | None) -> list[VarBind]:
+    """The table with holes in COL_B and maybe one column empty."""
+    return [vb for vb in table(rows) if not (vb[0][: len(COL_B)] == COL_B and vb[0][-1] in drop)
+            and (empty is None or vb[0][: len(empty)] != empty)]
+
+
+REPEATS = {"rows": st.integers(1, 30), "hint": st.one_of(st.none(), st.integers(0, 40)),
+           "where": st.integers(0, 10_000), "every": st.booleans(), "drop": st.sets(st.integers(1, 30), max_size=8),
+           "empty": st.sampled_from([None, COL_A, COL_B, COL_C])}
+
+
+@settings(max_examples=400, deadline=None)
+@given(**REPEATS)
+def test_a_repeated_varbind_is_dropped_once_and_the_table_is_read_exactly(
+    rows: int, hint: int | None, where: int, every: bool, drop: set[int], empty: Oid | None
+) -> None:
+    """Net-snmp prints a repeated varbind twice and carries on; it shifts every later varbind of a GETBULK
+    answer into the wrong column, so the walk must see it, drop it and read the answer again: whatever the
+    table, the hint and where the repeat is (in one answer, or in every one), the table exactly."""
+    mib = _sparse(rows, drop, empty)
+    agent = Lying(mib, _repeating(where, every))
+    result = run(Walk(SPEC, PollResult("d"), rows_hint=hint), agent)
+    scalars, columns = expected(mib, SPEC)
+    assert (result.scalars, result.columns) == (scalars, columns)
+    assert result.ok and not result.incomplete
+    # counted where it mattered (a repeat past the end of every column changes nothing and may pass unseen)
+    assert set(result.faults) <= {"duplicate_varbind"}
+    assert result.faults.get("duplicate_varbind", 0) <= (len(agent.requests) if every else 1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(cap=st.integers(4, 40), **REPEATS)
+def test_a_repeat_in_a_truncated_answer_never_gives_a_wrong_value(
+    cap: int, rows: int, hint: int | None, where: int, every: bool, drop: set[int], empty: Oid | None
+) -> None:
+    """An agent that also cuts its answers short can make a repeat undecidable (the answer reads the same
+    with or without it): then rows may be missing from that poll — never a wrong or invented value."""
+    mib = _sparse(rows, drop, empty)
+    result = run(Walk(SPEC, PollResult("d"), rows_hint=hint), Lying(mib, _repeating(where, every), cap=cap))
+    scalars, columns = expected(mib, SPEC)
+    assert result.ok
+    assert result.scalars.items() <= scalars.items()
+    for col, cells in result.columns.items():
+        assert cells.items() <= columns[col].items()
+
+
+def test_neighbours_with_the_same_oid_beyond_an_empty_column_are_not_repeats() -> None:
+    """COL_A is empty: its position walks into COL_B beside COL_B's own (the same OIDs, rightly), while an
+    odd answer elsewhere makes the walk look for repeats."""
+    mib = [vb for vb in table(5) if vb[0][: len(COL_A)] != COL_A]
+
+    def odd(req: WalkRequest, answer: Answer) -> Answer:
+        status, index, vbs = answer
+        return status, index, [(oid, NO_SUCH_OBJECT, None) if oid == SYS_UPTIME else (oid, tag, v)
+                               for oid, tag, v in vbs]
+
+    result = run(Walk(SPEC, PollResult("d")), Lying(mib, odd))
+    _, columns = expected(mib, SPEC)
+    assert result.columns == columns
+    assert result.faults == {"no_such_object": 1} and result.incomplete == {SYS_UPTIME: "no_such_object"}
+
+
+def test_no_such_object_for_a_scalar_is_a_missing_value_not_a_failure() -> None:
+    def no_uptime(req: WalkRequest, answer: Answer) -> Answer:
+        status, index, vbs = answer
+        return status, index, [(oid, NO_SUCH_OBJECT, None) if oid == SYS_UPTIME else (oid, tag, v)
+                               for oid, tag, v in vbs]
+
+    mib = table(4)
+    result = run(Walk(SPEC, PollResult("d")), Lying(mib, no_uptime))
+    _, columns = expected(mib, SPEC)
+    assert result.ok and SYS_UPTIME not in result.scalars and result.columns == columns
+    assert result.incomplete == {SYS_UPTIME: "no_such_object"}
+    assert result.notes == ["noSuchObject for 1.3.6.1.2.1.1.3.0 (non-repeater)"]
+
+
+def test_no_such_instance_cells_inside_a_walk_are_holes_and_the_walk_goes_on() -> None:
+    """ifHC* answering noSuchInstance for some rows: those cells are missing, the column goes on."""
+
+    def holes(req: WalkRequest, answer: Answer) -> Answer:
+        status, index, vbs = answer
+        return status, index, [(oid, NO_SUCH_INSTANCE, None) if oid[: len(COL_C)] == COL_C and oid[-1] % 2
+                               else (oid, tag, v) for oid, tag, v in vbs]
+
+    mib = table(6)
+    result = run(Walk(SPEC, PollResult("d")), Lying(mib, holes))
+    _, columns = expected(mib, SPEC)
+    assert result.columns[COL_C] == {k: v for k, v in columns[COL_C].items() if k[-1] % 2 == 0}
+    assert result.columns[COL_A] == columns[COL_A] and result.columns[COL_B] == columns[COL_B]
+    assert result.incomplete == {COL_C: "no_such_instance"} and result.faults == {"no_such_instance": 1}
+
+
+def test_an_exception_at_the_requested_oid_ends_that_column_only() -> None:
+    walk = feed_once(PollSpec("a", columns=(COL_A, COL_B)), [(COL_A, NO_SUCH_OBJECT, None), ((*COL_B, 1), 0x41, 5)])
+    assert walk.result.incomplete == {COL_A: "no_such_object"}
+    assert walk.result.columns[COL_B] == {(1,): (0x41, 5)}
+    req = walk.next_request()
+    assert req is not None and req.oids == [(*COL_B, 1)]  # the walk goes on with the other column
+
+
+def test_end_of_mib_view_at_once_is_an_answer_with_no_data() -> None:
     vbs: list[VarBind] = [(oid, END_OF_MIB_VIEW, None) for oid in (SYS_UPTIME[:-1], *SPEC.columns)]
-    result = feed_once(SPEC, vbs)
-    assert not result.ok
-    assert result.error is not None and result.error.startswith("endOfMibView")
+    walk = feed_once(SPEC, vbs)
+    assert walk.next_request() is None
+    result = walk.result
+    assert result.ok and result.error is None
+    assert result.faults == {"no_data": 1} and result.completeness == 0.0
+
+
+def test_end_of_mib_view_to_a_get_is_a_fault() -> None:
+    walk = feed_once(PollSpec("s", scalars=(SYS_UPTIME,)), [(SYS_UPTIME, END_OF_MIB_VIEW, None)])
+    assert walk.next_request() is None
+    assert walk.result.incomplete == {SYS_UPTIME: "end_of_mib_view"}
 
 
 def test_table_too_large() -> None:
     spec = PollSpec("a", columns=(COL_A,))
     agent = RefAgent([((*COL_A, r), INTEGER, r) for r in range(1, 5_001)])
     result = run(Walk(spec, PollResult("d"), max_rows=1_000), agent)
-    assert result.error == "table too large: more than 1000 rows in 1.3.6.1.2.1.2.2.1.2"
+    assert result.ok and result.incomplete == {COL_A: "table_too_large"}
+    assert result.notes == ["more than 1000 rows in 1.3.6.1.2.1.2.2.1.2"]
     assert 1_000 < len(result.columns[COL_A]) < 1_200
 
 
@@ -264,27 +420,78 @@ def test_too_big_halves_the_rows_then_gives_up_at_one() -> None:
         seen.append(req.max_repetitions)
         walk.feed(1, 0, [])
     assert seen == [41, 20, 10, 5, 2, 1]
-    assert walk.result.error == "agent answered tooBig to a GETBULK of 1 OIDs"
+    assert walk.result.ok and walk.result.incomplete == {COL_A: "too_big"}
+    assert walk.result.notes == ["agent answered tooBig to a GETBULK of 1 OIDs"]
 
 
-def test_truncated_to_nothing_halves_then_fails() -> None:
+def test_truncated_to_nothing_halves_then_gives_up() -> None:
     walk = Walk(PollSpec("a", columns=(COL_A,)), PollResult("d"), rows_hint=3)
     seen = []
     while (req := walk.next_request()) is not None:
         seen.append(req.max_repetitions)
         walk.feed(0, 0, [])
     assert seen == [4, 2, 1]
-    assert walk.result.error == "agent returned no rows (truncated response)"
+    assert walk.result.incomplete == {COL_A: "truncated"}
 
 
-def test_agent_error_status_is_reported_with_its_oid() -> None:
-    result = feed_once(SPEC, [], status=5, index=2)
-    assert result.error == "agent error genErr at 1.3.6.1.2.1.2.2.1.2"
+def test_an_agent_error_gives_up_what_it_names_and_the_walk_goes_on() -> None:
+    mib = table(3)
+
+    def gen_err_on_a(req: WalkRequest, answer: Answer) -> Answer:
+        if COL_A in req.oids:
+            return 5, req.oids.index(COL_A) + 1, []
+        return answer
+
+    result = run(Walk(SPEC, PollResult("d")), Lying(mib, gen_err_on_a))
+    scalars, columns = expected(mib, SPEC)
+    assert result.ok and result.scalars == scalars
+    assert result.columns == {**columns, COL_A: {}}
+    assert result.incomplete == {COL_A: "agent_error"}
+    assert result.notes == ["agent error genErr at 1.3.6.1.2.1.2.2.1.2"]
 
 
-def test_wrong_varbind_count_for_get_is_malformed() -> None:
-    result = feed_once(PollSpec("s", scalars=(SYS_UPTIME,)), [])
-    assert result.error == "malformed response: 0 varbinds for 1 requested"
+def test_an_agent_error_without_an_index_ends_the_walk() -> None:
+    walk = feed_once(SPEC, [], status=5, index=0)
+    assert walk.next_request() is None
+    assert walk.result.ok and walk.result.completeness == 0.0
+    assert walk.result.incomplete == dict.fromkeys((SYS_UPTIME, *SPEC.columns), "agent_error")
+    assert walk.result.faults == {"agent_error": 1}
+
+
+def test_wrong_varbind_count_for_get() -> None:
+    walk = feed_once(PollSpec("s", scalars=(SYS_UPTIME,)), [])
+    assert walk.next_request() is None
+    assert walk.result.incomplete == {SYS_UPTIME: "wrong_varbind_count"}
+    walk = feed_once(PollSpec("s", scalars=(SYS_UPTIME,)), [(SYS_UPTIME, TIMETICKS, 5)] * 2)
+    assert walk.next_request() is None  # a repeat: dropped
+    assert walk.result.scalars == {SYS_UPTIME: (TIMETICKS, 5)} and walk.result.faults == {"duplicate_varbind": 1}
+
+
+def test_silence_before_any_answer_is_a_failed_poll_after_one_a_partial_walk() -> None:
+    walk = Walk(SPEC, PollResult("d"))
+    walk.next_request()
+    walk.fail("timeout after 1 retries")
+    assert not walk.result.ok and walk.result.error == "timeout after 1 retries"
+    assert walk.result.completeness == 0.0
+
+    agent = RefAgent(table(40))
+    walk = Walk(SPEC, PollResult("d"))
+    req = walk.next_request()
+    assert req is not None
+    walk.feed(*agent.answer(req))
+    walk.fail("timeout after 1 retries (walk incomplete after 1 answered requests)")
+    result = walk.result
+    assert result.ok and result.error is None and walk.next_request() is None
+    assert result.incomplete == dict.fromkeys(SPEC.columns, "timeout") and result.faults == {"timeout": 1}
+    assert result.scalars and all(len(c) == FIRST_REPETITIONS for c in result.columns.values())
+
+
+def test_unpadded_values_are_counted() -> None:
+    walk = Walk(PollSpec("s", scalars=(SYS_UPTIME,)), PollResult("d"))
+    walk.next_request()
+    walk.feed(0, 0, [(SYS_UPTIME, TIMETICKS, 2**31)], unpadded=1)
+    assert walk.next_request() is None
+    assert walk.result.faults == {"unpadded_unsigned": 1} and walk.result.completeness == 1.0
 
 
 def test_feed_without_request_is_a_bug() -> None:

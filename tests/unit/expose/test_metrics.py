@@ -44,6 +44,7 @@ FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "netmon_interface_contracted_bandwidth_bytes": ("gauge", ("device", "interface", "circuit", "provider")),
     "netmon_device_status": ("gauge", ("device", "kind", "state")),
     "netmon_device_up": ("gauge", ("device", "kind")),
+    "netmon_device_blind": ("gauge", ("device", "kind")),
     "netmon_link_status": ("gauge", ("link", "state")),
     "netmon_incident_open": ("gauge", ("incident", "kind", "severity", "device", "link", "site", "site_name",
                                        "district", "district_name", "title", "summary", "since")),
@@ -66,12 +67,14 @@ FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "netmon_icmp_loss_ratio": ("gauge", D),
     "netmon_icmp_jitter_seconds": ("gauge", D),
     "netmon_counter_discontinuities": ("counter", ("device", "reason")),
+    "netmon_device_collection_completeness": ("gauge", D),
     "netmon_polls": ("counter", D),
     "netmon_poll_errors": ("counter", D),
     "netmon_poll_timeouts": ("counter", D),
     "netmon_poll_retries": ("counter", D),
     "netmon_poll_requests": ("counter", D),
     "netmon_poll_varbinds": ("counter", D),
+    "netmon_poll_faults": ("counter", ("device", "reason")),
     "netmon_poll_duration_seconds": ("gauge", D),
     "netmon_poller_cycle_duration_seconds": ("gauge", ("class",)),
     "netmon_poller_lag_seconds": ("gauge", ("class",)),
@@ -145,6 +148,19 @@ def test_series_cover_the_state(state: State) -> None:
     assert {s.labels["incident"] for s in incidents} == set(m.incidents) and len(m.incidents) >= 3
     assert {s.labels["severity"] for s in incidents} <= {"critical", "warning"}
     assert families["netmon_device_unreachable"].samples  # the sites behind the powered-off district router
+
+
+def test_collection_state_faults_and_blindness(state: State) -> None:
+    """The router whose agent repeats a varbind answers: complete, one fault per poll; the powered-off one 0."""
+    families = parse(state.collector.render())
+    faults = {(s.labels["device"], s.labels["reason"]): s.value for s in families["netmon_poll_faults"].samples}
+    assert faults == {(state.faults["repeats"], "duplicate_varbind"): 3.0}
+    complete = {s.labels["device"]: s.value for s in families["netmon_device_collection_completeness"].samples}
+    assert complete[state.faults["repeats"]] == 1.0 and complete[state.faults["power_off"]] == 0.0
+    assert set(complete) == set(state.monitor.observations) and sum(complete.values()) > 0.9 * len(complete)
+    blind = families["netmon_device_blind"].samples
+    assert len(blind) == len(state.monitor.health.devices) + len(state.monitor.health.base_stations)
+    assert not any(s.value for s in blind)  # a dead router is down, not blind
 
 
 # ----------------------------------------------------------------------------------- fast = generic

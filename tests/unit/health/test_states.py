@@ -421,6 +421,62 @@ def test_snmp_failing_with_icmp_ok_is_never_down_but_flagged() -> None:
     assert run.link("dist") is UP  # core still reports the port; dist's SNMP silence says nothing
 
 
+def blind_check(dev: str, at: float) -> Check:
+    return Check(dev, t(at), snmp_ok=False, icmp_ok=True, error="timeout after 1 retries")
+
+
+def test_snmp_failing_while_ping_answers_makes_netmon_blind_after_blind_after_s() -> None:
+    """Agent crashed, community or ACL changed: the router routes on, netmon no longer watches its links."""
+    run = healthy_run(blind_after_s=180)
+    for at in (60, 120, 180):
+        run.step(ok("core", at), blind_check("dist", at))
+        assert not run.state.devices["dist"].blind  # 0, 60 s, 120 s of it
+    run.step(ok("core", 240), blind_check("dist", 240))
+    health = run.state.devices["dist"]
+    assert health.blind and health.blind_since == t(60) and health.state is UP and not run.last.transitions
+    assert derive_incidents(TOPO, run.state) == {}  # a warning of its own (DeviceBlind), not an incident
+    run.step(ok("core", 300), ok("dist", 300))  # SNMP answers again: resolved
+    assert not run.state.devices["dist"].blind and run.state.devices["dist"].blind_since is None
+
+
+def test_an_agent_that_answers_with_no_data_is_blindness_too() -> None:
+    run = healthy_run(blind_after_s=60)
+    for at in (30, 60, 90):
+        run.step(ok("core", at), Check("dist", t(at), snmp_ok=True, icmp_ok=None, collected=False))
+    assert run.state.devices["dist"].blind and run.dev("dist") is UP
+
+
+def test_one_good_poll_restarts_the_count() -> None:
+    run = healthy_run(blind_after_s=100)
+    run.step(blind_check("dist", 30))
+    run.step(blind_check("dist", 90))
+    run.step(ok("dist", 100))
+    run.step(blind_check("dist", 150))
+    assert not run.state.devices["dist"].blind
+    assert run.state.devices["dist"].blind_since == t(150)
+
+
+def test_blindness_outlives_an_outage_until_snmp_answers() -> None:
+    """Blind, then the router dies: DeviceDown fires and inhibits the blind warning, which is not resolved
+    (SNMP never answered); it is when the router comes back with a working agent."""
+    run = healthy_run(blind_after_s=60)
+    for at in (30, 60, 90):
+        run.step(ok("core", at), blind_check("dist", at))
+    assert run.state.devices["dist"].blind
+    take_dist_down(run, start=120)
+    assert run.state.devices["dist"].blind and run.dev("dist") is DOWN
+    run.step(ok("core", 200), blind_check("dist", 200))  # back, still without SNMP: still blind
+    assert run.dev("dist") is UP and run.state.devices["dist"].blind
+    run.step(ok("core", 230), ok("dist", 230))
+    assert not run.state.devices["dist"].blind
+
+
+def test_without_icmp_a_silent_agent_is_an_outage_not_blindness() -> None:
+    run = healthy_run(blind_after_s=0)
+    run.step(ok("core", 30), Check("dist", t(30), snmp_ok=False, icmp_ok=None))
+    assert not run.state.devices["dist"].blind and run.state.devices["dist"].blind_since is None
+
+
 def test_without_icmp_snmp_alone_decides() -> None:
     run = healthy_run()
     for i in (1, 2):
