@@ -193,6 +193,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "col_seconds": ("giây", "seconds"),
     "col_error": ("lỗi", "error"),
     "col_collection": ("thu thập", "collection"),
+    "col_uptime_ticks": ("sysUpTime", "sysUpTime"),
     "col_uptime": ("thời gian chạy", "uptime"),
     "col_stored": ("đã lưu", "stored"),
     "col_n": ("#", "#"),

@@ -7,10 +7,33 @@ import sys
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from netmon.cli.common import PathArg, close_ids, district_codes, fail, inventory_districts, load_or_exit, out
+from netmon.cli.common import (
+    Column,
+    Format,
+    PathArg,
+    close_ids,
+    district_codes,
+    emit,
+    fail,
+    inventory_districts,
+    load_or_exit,
+)
 from netmon.lang import t
+
+# One row per device for ``--format csv`` (a spreadsheet) and the table; ``--format json`` / ``--json`` keep the
+# nested per-device objects with every interface and the collection state.
+POLL_COLUMNS = (
+    Column("device", "col_device"),
+    Column("reachable", "col_reachable", cell=lambda ok: t("yes") if ok else t("no")),
+    Column("sysName", "col_device", table=False),
+    Column("sysUpTime", "col_uptime_ticks"),
+    Column("interfaces_up", "col_interfaces_up"),
+    Column("interfaces", "col_interfaces_up", table=False),
+    Column("completeness", "col_collection"),
+    Column("faults", "col_collection", table=False),
+    Column("error", "col_error", cell=lambda v: v or ""),
+)
 
 
 def poll(
@@ -18,7 +41,11 @@ def poll(
     once: Annotated[bool, typer.Option("--once", help="Poll now, print, exit (the only mode here).")] = True,
     device: Annotated[list[str] | None, typer.Option("--device", help="Device or base-station id (repeat).")] = None,
     district: Annotated[str | None, typer.Option(help="Only this district (GSO code or name).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of per-device objects.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+    fmt: Annotated[Format, typer.Option(
+        "--format", case_sensitive=False,
+        help="table (for people), json (a list of per-device objects with every interface and the collection "
+             "state), or csv (one row per device; UTF-8 with BOM: opens in Excel).")] = Format.TABLE,
 ) -> None:
     """Poll devices now over SNMP and print what they answered."""
     import asyncio
@@ -72,18 +99,23 @@ def poll(
         }
         for obs in results
     ]
-    if as_json:
+    if as_json or fmt is Format.JSON:
         sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
     else:
-        table = Table(t("col_device"), t("col_reachable"), "sysUpTime", t("col_interfaces_up"), t("col_collection"),
-                      t("col_error"))
+        flat = []
         for obs in results:
-            up = sum(1 for i in obs.interfaces.values() if i.oper_status == 1)
             c = obs.collection
             spoiled = ", ".join(f"{name}: {why}" for name, why in c.tables.items() if why != "complete")
-            table.add_row(obs.device_id, t("yes") if obs.ok else f"[red]{t('no')}[/]",
-                          "—" if obs.uptime_ticks is None else str(obs.uptime_ticks), f"{up}/{len(obs.interfaces)}",
-                          f"{c.completeness:.0%}" + (f" ({spoiled})" if spoiled else ""), obs.error or "")
-        out.print(table)
+            up = sum(1 for i in obs.interfaces.values() if i.oper_status == 1)
+            flat.append({
+                "device": obs.device_id, "reachable": obs.ok, "sysName": obs.sys_name, "sysUpTime": obs.uptime_ticks,
+                "interfaces_up": up if fmt is Format.CSV else f"{up}/{len(obs.interfaces)}",
+                "interfaces": len(obs.interfaces),
+                "completeness": round(c.completeness, 4) if fmt is Format.CSV
+                else f"{c.completeness:.0%}" + (f" ({spoiled})" if spoiled else ""),
+                "faults": ";".join(f"{why}={n}" for why, n in sorted(c.faults.items())),
+                "error": obs.error,
+            })
+        emit(flat, POLL_COLUMNS, fmt)
     if results and not any(o.ok for o in results):
         raise typer.Exit(3)

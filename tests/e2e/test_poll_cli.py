@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import subprocess
@@ -14,10 +16,11 @@ from netmon.inventory.load import load_inventory
 V3_KEYS = ("NETMON_SNMPV3_AUTH_KEY", "NETMON_SNMPV3_PRIV_KEY")
 
 
-def _poll(sim: SimProcess, *args: str, unset: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+def _poll(sim: SimProcess, *args: str, unset: tuple[str, ...] = (), fmt: tuple[str, ...] = ("--json",),
+          ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in {**os.environ, **SIM_ENV}.items() if k not in unset}
     return subprocess.run(
-        [sys.executable, "-m", "netmon", "poll", str(sim.inventory), "--once", "--json", *args],
+        [sys.executable, "-m", "netmon", "poll", str(sim.inventory), "--once", *fmt, *args],
         capture_output=True, text=True, timeout=120, env=env, check=False,
     )
 
@@ -70,3 +73,22 @@ def test_a_v2c_device_is_polled_without_the_snmpv3_keys(simulator: SimProcess) -
     assert [(r["id"], r["reachable"]) for r in json.loads(result.stdout)] == [(station, True)]
     v3 = _poll(simulator, "--device", "rt-ubnd-huyen-cau-ngang", unset=V3_KEYS)  # the key it does need: one line
     assert v3.returncode == 1 and len(v3.stderr.splitlines()) == 1 and "NETMON_SNMPV3_AUTH_KEY" in v3.stderr
+
+
+def test_poll_as_csv_is_one_row_per_device_for_a_spreadsheet(simulator: SimProcess) -> None:
+    result = _poll(simulator, "--device", "rt-ubnd-huyen-cau-ngang", "--device", "rt-ubnd-huyen-tieu-can",
+                   fmt=("--format", "csv"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("\ufeff")  # Excel reads UTF-8
+    rows = list(csv.DictReader(io.StringIO(result.stdout.lstrip("\ufeff"))))
+    assert sorted(r["device"] for r in rows) == ["rt-ubnd-huyen-cau-ngang", "rt-ubnd-huyen-tieu-can"]
+    for row in rows:
+        assert row["reachable"] == "true" and row["completeness"] == "1.0" and row["error"] == ""
+        assert int(row["interfaces_up"]) >= 1 and int(row["interfaces"]) >= int(row["interfaces_up"])
+        assert int(row["sysUpTime"]) > 0 and row["faults"] == ""
+
+
+def test_poll_as_a_table_names_the_collection_state(simulator: SimProcess) -> None:
+    result = _poll(simulator, "--device", "rt-ubnd-huyen-cau-ngang", fmt=("--format", "table"))
+    assert result.returncode == 0, result.stderr
+    assert "rt-ubnd-huyen-cau-ngang" in result.stdout and "100%" in result.stdout
