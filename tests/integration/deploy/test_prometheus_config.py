@@ -166,7 +166,7 @@ def test_incident_alerts_pass_netmon_through() -> None:
 def test_amtool_check_config(amtool: str) -> None:
     out = _run(amtool, "check-config", str(AM_CONFIG)).stdout
     assert "SUCCESS" in out
-    assert "4 inhibit rules" in out
+    assert "5 inhibit rules" in out
     assert "1 templates" in out
 
 
