@@ -242,7 +242,8 @@ class Transition(NamedTuple):
 
 
 class Event(NamedTuple):
-    """Something worth recording that is not a state change: a ``reboot``, or ``restarted_in_outage`` (a device
+    """Something worth recording that is not a state change: a ``reboot``, ``restarted_while_blind`` (a fresh
+    uptime after netmon was blind to the device: not paged again), or ``restarted_in_outage`` (a device
     that comes back from being down or unreachable with a fresh uptime: part of that outage, not a page)."""
 
     kind: str
@@ -316,8 +317,11 @@ def _ingest(key: str, h: DeviceHealth, checks: Iterable[Check], params: Params, 
         if c.uptime_ticks is not None:
             if uptime is not None and _rebooted(uptime, (c.at, c.uptime_ticks), params.uptime_slack_s):
                 # Coming back from an outage with a fresh uptime is part of that outage (its power or the
-                # router died): recorded, but not a reboot of its own — one page per fault.
-                kind = "restarted_in_outage" if h.state in BLOCKED else "reboot"
+                # router died): recorded, but not a reboot of its own — one page per fault. So is an agent
+                # that comes back fresh after netmon was blind to it (ping answered throughout: most likely
+                # the agent restarted; DeviceBlind was the page and its resolve says SNMP is back).
+                kind = ("restarted_in_outage" if h.state in BLOCKED
+                        else "restarted_while_blind" if h.blind else "reboot")
                 events.append(Event(kind, key, c.at, f"sysUpTime {uptime[1]} → {c.uptime_ticks}"))
             uptime = (c.at, c.uptime_ticks)
         failed = c.failed

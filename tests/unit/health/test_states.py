@@ -633,3 +633,19 @@ def test_a_device_back_from_an_outage_with_a_fresh_uptime_is_no_reboot_of_its_ow
     assert run.dev("dist") is UP and run.dev("c1") is UP
     assert sorted((e.kind, e.key) for e in ev.events) == [
         ("restarted_in_outage", "device:c1"), ("restarted_in_outage", "device:dist")]
+
+
+def test_an_agent_back_fresh_after_netmon_was_blind_to_it_is_no_reboot_page() -> None:
+    """snmpd killed and started again while the router routed on: DeviceBlind was the page, its resolve says SNMP
+    is back; the fresh uptime is recorded, not paged again as a reboot. Before the blind flag, it still is one."""
+    run = healthy_run(blind_after_s=60)
+    run.step(ok("core", 30), ok("dist", 30, uptime=100_000))
+    for at in (60, 90, 120):
+        run.step(ok("core", at), blind_check("dist", at))
+    assert run.state.devices["dist"].blind
+    ev = run.step(ok("core", 150), ok("dist", 150, uptime=40_000))
+    assert [(e.kind, e.key) for e in ev.events] == [("restarted_while_blind", "device:dist")]
+    assert not run.state.devices["dist"].blind
+    run.step(ok("core", 180), blind_check("dist", 180))  # a short silence, not yet blind
+    ev = run.step(ok("core", 210), ok("dist", 210, uptime=300))
+    assert [(e.kind, e.key) for e in ev.events] == [("reboot", "device:dist")]
