@@ -40,6 +40,7 @@ from prometheus_client.registry import Collector
 
 from netmon.expose.text import CONTENT_TYPE, Family, GroupRows, Key, TextRenderer, Value, go_float, go_floats
 from netmon.gcpause import gc_paused
+from netmon.health.observation import COUNTERS
 from netmon.health.states import State
 
 if TYPE_CHECKING:
@@ -180,7 +181,7 @@ def _interleave(columns: Sequence[Sequence[T]]) -> list[T]:
 
 
 _STATUS_OF: Final = attrgetter("oper_status", "admin_status", "speed_bps")
-_COUNTERS_OF: Final = itemgetter(*COUNTER_NAMES)
+_COUNTERS_OF: Final = itemgetter(*(COUNTERS.index(name) for name in COUNTER_NAMES))  # the tracker's totals
 _NO_COUNTERS: Final = (None,) * len(COUNTER_NAMES)
 _NO_PORT: Final[tuple[Key, ...]] = (("", ""),) * 9  # a station without its port: absent series
 _NO_PORT_VALUES: Final[tuple[None, ...]] = (None,) * 9
