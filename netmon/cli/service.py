@@ -26,10 +26,12 @@ def run(
     import asyncio
     import logging
 
+    from netmon.malloc import one_arena
     from netmon.service import run_service
     from netmon.store import sync as syncer
     from netmon.store.db import make_engine, upgrade
 
+    one_arena()  # before any thread: the HTTP workers' scrapes share one malloc arena (see netmon.malloc)
     log_to_stderr()
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per job run (86 % of the log)
     logging.getLogger("alembic").setLevel(logging.WARNING)
