@@ -195,14 +195,16 @@ class MonitorCollector(Collector):
         self.m = monitor
         self.extra = tuple(extra)
         """More families, each call's anew (the Alertmanager webhook's counters)."""
-        static = self._static_families()
-        self._info: list[Metric] = [f.metric() for f in static]
-        self._static_text = "".join(f.text({}, {}, {}) for f in static).encode()
+        self._static_text = "".join(f.text({}, {}, {}) for f in self._static_families()).encode()
+        self._info: list[Metric] | None = None  # collect()'s static families, made at its first call: /metrics
+        # serves the text (prometheus-client's objects for 16,700 info series at 10× the province: ~14 MB)
         self._lock = threading.Lock()  # the renderer's caches; concurrent scrapes take turns
         self._text = TextRenderer()
 
     # ----------------------------------------------------------------------------------------- outputs
     def collect(self) -> Iterator[Metric]:
+        if self._info is None:
+            self._info = [f.metric() for f in self._static_families()]
         yield from self._info
         for fam in self._families(fresh=True):
             yield fam.metric()
