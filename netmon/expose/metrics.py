@@ -38,7 +38,7 @@ from zoneinfo import ZoneInfo
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
-from netmon.expose.text import CONTENT_TYPE, Family, GroupRows, Key, TextRenderer, Value, go_float, go_floats
+from netmon.expose.text import CONTENT_TYPE, Family, GroupRows, Key, Pieces, TextRenderer, Value, go_float, go_floats
 from netmon.gcpause import gc_paused
 from netmon.health.observation import COUNTERS
 from netmon.health.states import State
@@ -221,16 +221,21 @@ class MonitorCollector(Collector):
         piece (at most ~5 MB) reuses memory malloc already holds.  The HTTP app compresses or writes the
         pieces one by one.
         """
-        with self._lock, gc_paused():
-            return self._render_parts()  # its temporaries are gone before the collector runs again
+        return list(self.render_pieces())
 
-    def _render_parts(self) -> list[bytes]:
+    def render_pieces(self) -> Pieces:
+        """:meth:`render_parts`, each piece made as the iteration reaches it (see :class:`Pieces`): what
+        ``/metrics`` serves, so a scrape holds one family's text at a time, not the whole exposition."""
+        with self._lock, gc_paused():
+            return self._render_pieces()  # its temporaries are gone before the collector runs again
+
+    def _render_pieces(self) -> Pieces:
         families = self._families(fresh=False)
-        parts = self._text.render(self._static_text, families)
+        pieces = self._text.pieces(self._static_text, families)
         m = self.m
         self._text.prune(families, len(m.stats) + len(m.observations) + len(m.health.devices)
                          + len(m.health.base_stations))
-        return parts
+        return pieces
 
     def _families(self, fresh: bool) -> list[Family]:
         """Every family but the static ones; ``fresh``: build everything anew (for collect()), else reuse
