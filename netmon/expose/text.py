@@ -396,8 +396,13 @@ class TextRenderer:
             elif len(cache) > 2 * base + 1024:
                 cache.clear()
                 del self._label_base[labels]
-        if len(self._memo) > 2 * sum(len(fam.values) for fam in families) + 4096:
-            self._memo.clear()
+        # The values' text: what this render used is what the next one will mostly need (the devices not polled
+        # in between); the rest (counters that moved on) is dropped once it is a quarter as many, not let grow
+        # to twice as many.
+        values = sum(len(fam.values) for fam in families)
+        if len(self._memo) > values + values // 4 + 4096:
+            memo = self._memo
+            self._memo = {v: memo[v] for fam in families if fam.chunks is None for v in fam.values if v in memo}
         for name, group in list(self._groups.items()):
             if len(group) > devices + 256:
                 del self._groups[name]
