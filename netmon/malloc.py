@@ -27,3 +27,16 @@ def one_arena() -> bool:
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     return bool(mallopt(M_ARENA_MAX, 1))
+
+
+def trim() -> bool:
+    """``malloc_trim(0)``: give the pages malloc holds free back to the system (False where it does not apply).
+
+    What a poll batch or a scrape allocated and freed stays with the process otherwise, counted in its RSS
+    until it is needed again; the next one that needs it takes it back page by page (a few ms)."""
+    try:
+        malloc_trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return False
+    malloc_trim.argtypes, malloc_trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return bool(malloc_trim(0))

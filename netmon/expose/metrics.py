@@ -42,6 +42,7 @@ from netmon.expose.text import CONTENT_TYPE, Family, GroupRows, Key, Pieces, Tex
 from netmon.gcpause import gc_paused
 from netmon.health.observation import COUNTERS
 from netmon.health.states import State
+from netmon.malloc import trim
 
 if TYPE_CHECKING:
     from netmon.collect.icmp import IcmpResult
@@ -227,7 +228,9 @@ class MonitorCollector(Collector):
         """:meth:`render_parts`, each piece made as the iteration reaches it (see :class:`Pieces`): what
         ``/metrics`` serves, so a scrape holds one family's text at a time, not the whole exposition."""
         with self._lock, gc_paused():
-            return self._render_pieces()  # its temporaries are gone before the collector runs again
+            pieces = self._render_pieces()  # its temporaries are gone before the collector runs again
+            trim()  # and what the polls and the last scrape freed since goes back to the system (see netmon.malloc)
+            return pieces
 
     def _render_pieces(self) -> Pieces:
         families = self._families(fresh=False)
