@@ -96,6 +96,18 @@ def started(cmd: list[str], env: dict[str, str], log: Path) -> Iterator[subproce
                 proc.wait(timeout=5)
 
 
+@contextmanager
+def simulator(inv_dir: Path, env: dict[str, str], work: Path) -> Iterator[subprocess.Popen[str]]:
+    """``netmon simulate`` serving ``inv_dir``, once it says it is ready (its first line, printed)."""
+    cmd = [sys.executable, "-m", "netmon", "simulate", "--inventory", str(inv_dir)]
+    with started(cmd, env, work / "simulate.log") as sim:
+        line = first_line(sim, 300)
+        if not line.startswith("ready"):
+            raise SystemExit(f"simulator did not start: {line!r}; see {work / 'simulate.log'}")
+        print(f"simulator: {line.strip()}")
+        yield sim
+
+
 def first_line(proc: subprocess.Popen[str], timeout: float) -> str:
     out: list[str] = []
 
@@ -148,12 +160,7 @@ def main() -> int:
               f"{bts} base stations on v2c; agents on port {port}")
         routers = set(inv.devices)
         env = {**os.environ, **ENV}
-        sim_cmd = [sys.executable, "-m", "netmon", "simulate", "--inventory", str(inv_dir)]
-        with started(sim_cmd, env, work / "simulate.log") as sim:
-            line = first_line(sim, 300)
-            if not line.startswith("ready"):
-                raise SystemExit(f"simulator did not start: {line!r}; see {work / 'simulate.log'}")
-            print(f"simulator: {line.strip()}")
+        with simulator(inv_dir, env, work) as sim:
             listen = f"127.0.0.1:{free_port(socket.SOCK_STREAM)}"
             run_env = {**env, "NETMON_DATABASE_URL": f"sqlite:///{work / 'netmon.db'}", "NETMON_LISTEN": listen,
                        "NETMON_TRAP_LISTEN": f"127.0.0.1:{free_port()}"}

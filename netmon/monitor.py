@@ -44,6 +44,7 @@ from netmon.inventory.load import Inventory
 log = logging.getLogger("netmon.monitor")
 
 REPROBE_ROUNDS = 6
+DISCOVERY_BATCH = 1000
 
 
 # ------------------------------------------------------------------------------------------ seams
@@ -179,7 +180,6 @@ class Monitor:
     tracker: CounterTracker = field(default_factory=CounterTracker)
     stats: dict[str, PollStats] = field(default_factory=dict)
     reboots: dict[str, int] = field(default_factory=dict)
-    discovery: dict[str, PollResult] = field(default_factory=dict)
     classes: dict[str, ClassStats] = field(default_factory=dict)
     ready: bool = False
     started_at: float = field(default_factory=time.time)
@@ -278,12 +278,15 @@ class Monitor:
         """The slow poll: ENTITY-MIB and HOST-RESOURCES (hardware, CPU, memory)."""
         targets = [self.by_id[d] for d in device_ids if d in self.by_id]
         found: dict[str, Hardware] = {}
-        for target, result in zip(targets, await self.poller.poll(targets, DISCOVERY_SPEC), strict=True):
-            if result.ok:
-                self.discovery[target.device_id] = result
-                hw = chassis(result)
-                if hw is not None and target.device_id in self.inventory.devices:
-                    found[target.device_id] = hw
+        # Only the hardware is kept, and the raw walks are held DISCOVERY_BATCH at a time, not all at once (at
+        # 10× the province, 13,720 walks of ~10 KB each).
+        for start in range(0, len(targets), DISCOVERY_BATCH):
+            batch = targets[start:start + DISCOVERY_BATCH]
+            for target, result in zip(batch, await self.poller.poll(batch, DISCOVERY_SPEC), strict=True):
+                if result.ok:
+                    hw = chassis(result)
+                    if hw is not None and target.device_id in self.inventory.devices:
+                        found[target.device_id] = hw
         if self.facts is not None:
             self.facts.save_hardware(found)
 

@@ -16,7 +16,17 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Final, NamedTuple
 
-from netmon.collect.ber import END_OF_MIB_VIEW, PduType, Value, VarBind
+from netmon.collect.ber import (
+    COUNTER32,
+    COUNTER64,
+    END_OF_MIB_VIEW,
+    GAUGE32,
+    INTEGER,
+    TIMETICKS,
+    PduType,
+    Value,
+    VarBind,
+)
 from netmon.collect.oids import Oid, PollSpec, format_oid
 
 __all__ = ["ERROR_STATUS", "PollResult", "Walk", "WalkRequest"]
@@ -33,6 +43,11 @@ ERROR_STATUS: Final = (
     "commitFailed", "undoFailed", "authorizationError", "notWritable", "inconsistentName",
 )  # fmt: skip
 _EXCEPTION_NAMES: Final = {0x80: "noSuchObject", 0x81: "noSuchInstance", 0x82: "endOfMibView"}
+_SHARED_CELLS: Final[dict[Cell, Cell]] = {
+    (tag, n): (tag, n) for tag in (INTEGER, COUNTER32, GAUGE32, TIMETICKS, COUNTER64) for n in range(256)}
+"""One cell object for each small number (statuses, types, idle error counters): about half the cells of an
+interface row. A batch holds every walk of its devices until they are judged (at 10× the province, a slice of
+base stations is ~2,000 walks): cells and row indexes shared within a walk make that a third smaller."""
 
 
 @dataclass(slots=True)
@@ -168,6 +183,7 @@ class Walk:
         self._answered = 0
         self._odd: list[tuple[Oid | None, str, str]] = []  # this response's faults: (scalar/column, reason, words)
         self._ended = False
+        self._rows: dict[Oid, Oid] = {}  # row index → one tuple for the cells of every column in that row
 
     # ------------------------------------------------------------------ requests
     @property
@@ -345,6 +361,7 @@ class Walk:
         """Store column ``col``'s share of ``rows`` (every ``width``-th from ``j``); True if something was odd.
         The per-varbind hot loop: anything unusual goes to :meth:`_take_odd`."""
         prefix, size, last, cells = col.oid, col.size, col.last, col.cells
+        indexes, shared = self._rows, _SHARED_CELLS
         start = len(cells)
         for oid, tag, value in rows[j::width]:
             if tag >= 0x80 or oid <= last:  # an exception carries the requested OID: checked first
@@ -359,7 +376,8 @@ class Walk:
                 # the end of the column — or a varbind repeated just before, that shifted this one here
                 pos = j + (len(cells) - start) * width
                 return pos > 0 and rows[pos - 1][0] == oid
-            cells[oid[size:]] = (tag, value)
+            index, cell = oid[size:], (tag, value)
+            cells[indexes.setdefault(index, index)] = shared.get(cell, cell)
             last = oid
         col.last = last
         if len(cells) > self.max_rows:
@@ -392,7 +410,8 @@ class Walk:
             if oid[:size] != prefix:
                 col.done = True
                 break
-            cells[oid[size:]] = (tag, value)
+            index, cell = oid[size:], (tag, value)
+            cells[self._rows.setdefault(index, index)] = _SHARED_CELLS.get(cell, cell)
             last = oid
         col.last = last
         if len(cells) > self.max_rows and not col.done:

@@ -1,4 +1,4 @@
-"""``/metrics`` served from :meth:`MonitorCollector.render_parts` (the fast text renderer), as a WSGI app.
+"""``/metrics`` served from :meth:`MonitorCollector.render_pieces` (the fast text renderer), as a WSGI app.
 
 In place of ``prometheus_client.make_wsgi_app(registry)`` for the registry holding the MonitorCollector::
 
@@ -12,8 +12,8 @@ Differences from prometheus-client's app, each for the scrape time:
   OpenMetrics first but takes the text format, and the series are the same;
 * gzip at level 1 when the client accepts it (Prometheus does): several times faster than
   prometheus-client's level 9 for a slightly bigger body (``bench/exposition.py`` prints both); the
-  collector's pieces (one per family) are compressed, or written, one by one — never copied into one
-  buffer of the whole exposition;
+  collector's pieces (one per family) are made, then compressed or written, one by one — never copied
+  into one buffer of the whole exposition, nor all held at once;
 * ``?name[]=…`` (a debugging filter: only these samples) goes the slow way, through ``collect()`` and
   ``generate_latest`` (prometheus-client's own filter finds nothing in a registry without auto-describe).
 """
@@ -29,6 +29,7 @@ from prometheus_client import generate_latest
 from prometheus_client.core import Metric
 
 from netmon.expose.metrics import CONTENT_TYPE, MonitorCollector
+from netmon.expose.text import Pieces
 
 GZIP_LEVEL = 1
 
@@ -83,12 +84,15 @@ def make_metrics_app(collector: MonitorCollector) -> App:
             start_response("405 Method Not Allowed", [("Allow", "OPTIONS,GET,HEAD")])
             return [f"# HTTP 405: {method}; use OPTIONS or GET\n".encode()]
         names = parse_qs(environ.get("QUERY_STRING", "")).get("name[]")
-        parts = [generate_latest(_Only(collector, set(names)))] if names else collector.render_parts()
+        # The pieces are made one family at a time as they are compressed or sent (see Pieces).
+        parts: Iterable[bytes] = ([generate_latest(_Only(collector, set(names)))] if names
+                                  else collector.render_pieces())
         headers = [("Content-Type", CONTENT_TYPE)]
         if _accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING")):
             parts = [gzip_fast(parts)]
             headers.append(("Content-Encoding", "gzip"))
-        headers.append(("Content-Length", str(sum(map(len, parts)))))
+        size = parts.size if isinstance(parts, Pieces) else sum(map(len, parts))
+        headers.append(("Content-Length", str(size)))
         start_response("200 OK", headers)
         return [b""] if method == "HEAD" else parts
 

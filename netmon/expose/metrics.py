@@ -38,9 +38,11 @@ from zoneinfo import ZoneInfo
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
-from netmon.expose.text import CONTENT_TYPE, Family, GroupRows, Key, TextRenderer, Value, go_float, go_floats
+from netmon.expose.text import CONTENT_TYPE, Family, GroupRows, Key, Pieces, TextRenderer, Value, go_float, go_floats
 from netmon.gcpause import gc_paused
+from netmon.health.observation import COUNTERS
 from netmon.health.states import State
+from netmon.malloc import trim
 
 if TYPE_CHECKING:
     from netmon.collect.icmp import IcmpResult
@@ -180,7 +182,7 @@ def _interleave(columns: Sequence[Sequence[T]]) -> list[T]:
 
 
 _STATUS_OF: Final = attrgetter("oper_status", "admin_status", "speed_bps")
-_COUNTERS_OF: Final = itemgetter(*COUNTER_NAMES)
+_COUNTERS_OF: Final = itemgetter(*(COUNTERS.index(name) for name in COUNTER_NAMES))  # the tracker's totals
 _NO_COUNTERS: Final = (None,) * len(COUNTER_NAMES)
 _NO_PORT: Final[tuple[Key, ...]] = (("", ""),) * 9  # a station without its port: absent series
 _NO_PORT_VALUES: Final[tuple[None, ...]] = (None,) * 9
@@ -194,14 +196,16 @@ class MonitorCollector(Collector):
         self.m = monitor
         self.extra = tuple(extra)
         """More families, each call's anew (the Alertmanager webhook's counters)."""
-        static = self._static_families()
-        self._info: list[Metric] = [f.metric() for f in static]
-        self._static_text = "".join(f.text({}, {}, {}) for f in static).encode()
+        self._static_text = "".join(f.text({}, {}, {}) for f in self._static_families()).encode()
+        self._info: list[Metric] | None = None  # collect()'s static families, made at its first call: /metrics
+        # serves the text (prometheus-client's objects for 16,700 info series at 10× the province: ~14 MB)
         self._lock = threading.Lock()  # the renderer's caches; concurrent scrapes take turns
         self._text = TextRenderer()
 
     # ----------------------------------------------------------------------------------------- outputs
     def collect(self) -> Iterator[Metric]:
+        if self._info is None:
+            self._info = [f.metric() for f in self._static_families()]
         yield from self._info
         for fam in self._families(fresh=True):
             yield fam.metric()
@@ -218,16 +222,23 @@ class MonitorCollector(Collector):
         piece (at most ~5 MB) reuses memory malloc already holds.  The HTTP app compresses or writes the
         pieces one by one.
         """
-        with self._lock, gc_paused():
-            return self._render_parts()  # its temporaries are gone before the collector runs again
+        return list(self.render_pieces())
 
-    def _render_parts(self) -> list[bytes]:
+    def render_pieces(self) -> Pieces:
+        """:meth:`render_parts`, each piece made as the iteration reaches it (see :class:`Pieces`): what
+        ``/metrics`` serves, so a scrape holds one family's text at a time, not the whole exposition."""
+        with self._lock, gc_paused():
+            pieces = self._render_pieces()  # its temporaries are gone before the collector runs again
+            trim()  # and what the polls and the last scrape freed since goes back to the system (see netmon.malloc)
+            return pieces
+
+    def _render_pieces(self) -> Pieces:
         families = self._families(fresh=False)
-        parts = self._text.render(self._static_text, families)
+        pieces = self._text.pieces(self._static_text, families)
         m = self.m
         self._text.prune(families, len(m.stats) + len(m.observations) + len(m.health.devices)
                          + len(m.health.base_stations))
-        return parts
+        return pieces
 
     def _families(self, fresh: bool) -> list[Family]:
         """Every family but the static ones; ``fresh``: build everything anew (for collect()), else reuse

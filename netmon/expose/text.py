@@ -26,7 +26,7 @@ re-sorts the label dict, re-escapes every label value and goes through ``floatTo
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from operator import itemgetter
 from typing import Any, Final, cast
 
@@ -332,6 +332,30 @@ class _Fixed:
 
 
 
+class Pieces:
+    """The text of one render, one piece per family, each made when the iteration reaches it.
+
+    The families of devices' text (interfaces, uptime, ICMP, health) are kept as their header and chunks —
+    bytes the renderer keeps anyway, immutable — and joined one family at a time: a reader that sends or
+    compresses each piece before taking the next (the ``/metrics`` app) holds one family's text at a time
+    (at most ~5 MB at 10× the province) instead of the whole exposition (67 MB). Iterate it once or more.
+    """
+
+    __slots__ = ("_parts",)
+
+    def __init__(self, parts: list[bytes | tuple[bytes, list[bytes]]]) -> None:
+        self._parts = parts
+
+    def __iter__(self) -> Iterator[bytes]:
+        for part in self._parts:
+            yield part if isinstance(part, bytes) else part[0] + b"".join(part[1])
+
+    @property
+    def size(self) -> int:
+        """Bytes in all (without joining anything)."""
+        return sum(len(p) if isinstance(p, bytes) else len(p[0]) + sum(map(len, p[1])) for p in self._parts)
+
+
 class TextRenderer:
     """Families → the text format, reusing from one render to the next what has not changed (see above).
 
@@ -347,16 +371,20 @@ class TextRenderer:
 
     def render(self, static_text: bytes, families: list[Family]) -> list[bytes]:
         """``static_text``, then one piece of text per family."""
-        parts = [static_text]
+        return list(self.pieces(static_text, families))
+
+    def pieces(self, static_text: bytes, families: list[Family]) -> Pieces:
+        """:meth:`render`, the families of devices' text still in their chunks (see :class:`Pieces`)."""
+        parts: list[bytes | tuple[bytes, list[bytes]]] = [static_text]
         memo = self._memo
         shared: dict[tuple[str, ...], dict[int, list[str]]] = {}  # the key lists live until the end
         for fam in families:
             if fam.chunks is not None:
-                parts.append(fam.header().encode() + b"".join(fam.chunks))
+                parts.append((fam.header().encode(), fam.chunks))
             else:
                 cache = self._labels.setdefault(fam.labels, {})
                 parts.append(fam.text(cache, memo, shared.setdefault(fam.labels, {})).encode())
-        return parts
+        return Pieces(parts)
 
     def prune(self, families: list[Family], devices: int) -> None:
         """Text of series and values gone away (devices removed, counters moved on) must not pile up;
@@ -368,8 +396,13 @@ class TextRenderer:
             elif len(cache) > 2 * base + 1024:
                 cache.clear()
                 del self._label_base[labels]
-        if len(self._memo) > 2 * sum(len(fam.values) for fam in families) + 4096:
-            self._memo.clear()
+        # The values' text: what this render used is what the next one will mostly need (the devices not polled
+        # in between); the rest (counters that moved on) is dropped once it is a quarter as many, not let grow
+        # to twice as many.
+        values = sum(len(fam.values) for fam in families)
+        if len(self._memo) > values + values // 4 + 4096:
+            memo = self._memo
+            self._memo = {v: memo[v] for fam in families if fam.chunks is None for v in fam.values if v in memo}
         for name, group in list(self._groups.items()):
             if len(group) > devices + 256:
                 del self._groups[name]

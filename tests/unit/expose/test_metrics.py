@@ -318,6 +318,18 @@ def test_http_app(state: State) -> None:
     assert set(parse(some)) == {"netmon_ready", "netmon_polls"}
 
 
+def test_pieces_are_made_later_from_their_own_render(state: State) -> None:
+    """/metrics joins each family's text as it sends it, after the render's lock is released: what it sends
+    is the text of its own render, whatever renders and polls came in between."""
+    pieces = state.collector.render_pieces()
+    text = state.collector.render()
+    state.poll_scrape_interval()
+    later = state.collector.render()
+    assert later != text
+    assert b"".join(pieces) == text and pieces.size == len(text)
+    assert b"".join(pieces) == text  # iterable again
+
+
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool (Debian 'prometheus') not installed")
 def test_promtool_check_metrics(state: State) -> None:
     proc = subprocess.run(["promtool", "check", "metrics"], input=state.collector.render(), capture_output=True,
