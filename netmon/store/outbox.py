@@ -103,9 +103,15 @@ class Outbox:
     """An ordered, durable queue of operations written to the database by ``apply``, one transaction a flush."""
 
     def __init__(self, engine: Engine, apply: Callable[[Connection, Op], None], journal: Path | None,
-                 status: DatabaseStatus | None = None) -> None:
+                 status: DatabaseStatus | None = None,
+                 fence: Callable[[Connection], Callable[[Op], bool]] | None = None,
+                 refused: Callable[[list[Op]], None] | None = None) -> None:
+        """``fence`` (a cluster's poller): called once per transaction, it gives a test each operation must
+        pass to be applied in it; those that fail are dropped and, once committed, given to ``refused``."""
         self.engine = engine
         self._apply = apply
+        self._fence = fence
+        self._refused = refused
         self.journal = journal
         self.status = status or DatabaseStatus()
         self._queue: list[Op] = []
@@ -155,15 +161,22 @@ class Outbox:
         batch = list(self._queue)
         try:
             with self.engine.begin() as conn:
+                admit = self._fence(conn) if self._fence is not None else None
+                dropped = []
                 for op in batch:
-                    self._apply(conn, op)
+                    if admit is None or admit(op):
+                        self._apply(conn, op)
+                    else:
+                        dropped.append(op)
         except Exception as exc:  # judged below: transient (kept) or a bad operation (set aside)
             if is_transient(exc):
                 self.status.failed(exc, f"{len(batch)} history change(s)")
                 return False
             return self._flush_one_by_one(exc)
         del self._queue[: len(batch)]
-        self.written += len(batch)
+        self.written += len(batch) - len(dropped)
+        if self._refused is not None and admit is not None:
+            self._refused(dropped)
         self.status.succeeded(len(batch))
         if not self._queue:
             self._truncate()
@@ -176,6 +189,11 @@ class Outbox:
             op = self._queue[0]
             try:
                 with self.engine.begin() as conn:
+                    if self._fence is not None and not self._fence(conn)(op):
+                        if self._refused is not None:
+                            self._refused([op])
+                        self._queue.pop(0)
+                        continue
                     self._apply(conn, op)
             except Exception as exc:
                 if is_transient(exc):
