@@ -251,7 +251,8 @@ class Monitor:
         return observations
 
     def _target(self, device_id: str, reason: str) -> Target:
-        """Back off from dead devices: a scheduled poll of a down/unreachable device gets no retries.
+        """Back off from dead devices: a scheduled poll of a down/unreachable device gets no retries (nor does
+        the first poll of devices taken over from a dead poller: their state is unknown, and it is quick).
 
         Its recovery is still seen at the next poll (or at once after a trap); the poller also starts
         known-silent devices without a concurrency slot, so they never delay the live ones.
@@ -260,6 +261,8 @@ class Monitor:
         h = self.health.devices.get(device_id) or self.health.base_stations.get(device_id)
         if reason == "poll" and h is not None and h.state in (st.State.DOWN, st.State.UNREACHABLE):
             return replace(target, retries=0)
+        if reason == "handover":  # devices a cluster poller just took over: the first look is quick (a
+            return replace(target, retries=0)  # dead one costs its timeout once); one failure is only one
         return target
 
     def _look(self) -> PathLook | None:

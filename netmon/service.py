@@ -19,6 +19,7 @@ import gc
 import logging
 import signal
 import socket
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable
@@ -54,6 +55,11 @@ if TYPE_CHECKING:
     from netmon.store.history import HistoryWriter
 
 log = logging.getLogger("netmon.service")
+
+
+def _log_failure(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("cluster: following the assignment failed", exc_info=task.exception())
 
 
 def slice_of(device_id: str, slices: int) -> int:
@@ -131,6 +137,9 @@ class Service:
         self.membership: Membership | None = None
         self.fence: Fence | None = None
         self._cluster_tasks: set[asyncio.Task[Any]] = set()
+        self._beat_stop = threading.Event()
+        self._beat_thread: threading.Thread | None = None
+        self._following: asyncio.Future[None] | None = None
         if settings.cluster:
             self._join(facts)
         if settings.watch_path:  # the first routers of the tree: netmon's path to the network ends there
@@ -185,12 +194,37 @@ class Service:
         log.info("cluster: poller %s (%s), %d units, failover %.0f s", poller_id, url, len(units), s.failover_s)
 
     async def cluster_tick(self) -> None:
-        """One beat (in a thread: the database never blocks the event loop), then the monitor follows what this
-        poller owns now: gained devices are polled at once, their open outages adopted; lost ones dropped."""
+        """One beat, then :meth:`follow` (the test's and the first beat's path; the service beats in its own
+        thread, :meth:`_beat_forever`)."""
+        if self.membership is not None:
+            await asyncio.to_thread(self.membership.tick)
+            await self.follow()
+
+    def _beat_forever(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The heartbeat thread: the membership ticks every beat whatever the event loop is doing (a poller
+        busy judging a big batch must not look dead to the others), then asks the loop to follow."""
+        m = self.membership
+        assert m is not None
+        while not self._beat_stop.wait(self.settings.cluster_beat_s):
+            try:
+                m.tick()
+            except Exception:  # a bug must not stop the heartbeat; the database's faults are handled inside
+                log.exception("cluster: beat failed")
+                continue
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(self._follow_soon)
+
+    def _follow_soon(self) -> None:
+        if self._following is None or self._following.done():
+            self._following = asyncio.ensure_future(self.follow())
+            self._following.add_done_callback(_log_failure)
+
+    async def follow(self) -> None:
+        """The monitor follows what this poller owns now: gained devices are polled at once, their open outages
+        adopted; lost ones dropped (reads the membership's last beat; the database read is in a thread)."""
         m = self.membership
         if m is None:
             return
-        await asyncio.to_thread(m.tick)
         scope = Scope.of(self.home, m.units, m.owned)
         before = self.monitor.scope
         if before is not None and before.keys == scope.keys and before.probed == scope.probed:
@@ -328,8 +362,9 @@ class Service:
         self.scheduler.add_job(self.heartbeat, "interval", seconds=s.heartbeat_s, id="heartbeat",
                                max_instances=1, coalesce=True)
         if self.membership is not None:
-            self.scheduler.add_job(self.cluster_tick, "interval", seconds=s.cluster_beat_s, id="cluster",
-                                   max_instances=1, coalesce=True)
+            self._beat_thread = threading.Thread(target=self._beat_forever, args=(asyncio.get_running_loop(),),
+                                                 name="netmon-cluster-beat", daemon=True)
+            self._beat_thread.start()
         if self.history is not None:  # what waits for the database is written soon after it is back
             self.scheduler.add_job(self.history.retry, "interval", seconds=s.retry_s, id="history-retry",
                                    max_instances=1, coalesce=True)
@@ -393,8 +428,13 @@ class Service:
         """Stop everything started; batches in flight get ``grace_s`` to finish (their judgements recorded)."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        self._beat_stop.set()
+        if self._beat_thread is not None:
+            await asyncio.to_thread(self._beat_thread.join, 10)
         for t in list(self._cluster_tasks):
             t.cancel()
+        if self._following is not None:
+            self._following.cancel()
         if self._inflight:
             _, late = await asyncio.wait(set(self._inflight), timeout=grace_s)
             for task in late:
