@@ -14,9 +14,11 @@ scrape and evaluation every second); the shipped rules and inhibitions are used 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -30,7 +32,7 @@ from typing import Any
 
 import pytest
 import yaml
-from netmon_process import Running, start_netmon, wait_for
+from netmon_process import Running, WebhookSink, start_netmon, wait_for
 from postgres import PgServer, admin_statement
 from requirements import require_tool
 from simulated import SimProcess, free_port
@@ -40,6 +42,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 DISTRICT = "rt-ubnd-huyen-cau-ngang"
+COMMUNE = "rt-ubnd-xa-phu-can-29347"
 KEY = f"device:{DISTRICT}"
 FAILOVER_S = 12.0
 INTERVAL_S = 12.0  # routers; the deployed ratio (failover 60 s, routers every 60 s, base stations every 300 s)
@@ -287,3 +290,139 @@ def test_three_pollers_one_killed_with_a_district_outage_open(
             r.stop()
         sink.close()
         simulator.send(action="device_up", device=DISTRICT)
+
+
+class TcpCut:
+    """A TCP forwarder between one poller and PostgreSQL that the test can cut (every connection closed, new
+    ones refused) and restore: that poller alone loses its database."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target = target_port
+        self.port = free_port(1)
+        self.conns: list[socket.socket] = []
+        self.lock = threading.Lock()
+        self.listener: socket.socket | None = None
+        self.restore()
+
+    def restore(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self.listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        with self.lock:
+            if self.listener is not None:
+                self.listener.close()
+                self.listener = None
+            for c in self.conns:
+                with contextlib.suppress(OSError):
+                    c.shutdown(socket.SHUT_RDWR)
+                c.close()
+            self.conns.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                server = socket.create_connection(("127.0.0.1", self.target), timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                if self.listener is not listener:  # cut meanwhile: this one must not survive it
+                    client.close()
+                    server.close()
+                    continue
+                self.conns += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                dst.shutdown(socket.SHUT_WR)
+
+
+def test_a_poller_cut_off_from_the_database_stops_judging_and_rejoins_without_duplicates(
+        simulator: SimProcess, pg: str, tmp_path: Path) -> None:
+    """Split brain: p2 loses its database (p1 does not) for longer than failover. p2 gives up its devices before
+    p1 takes them (no poller judges them twice); a fault on one of them meanwhile is paged once, by p1; p2
+    exports nothing meanwhile. When its database is back p2 rejoins (it gets a share again), and nothing is
+    duplicated: one outage row, one firing and one resolved page in all."""
+    sinks = {"p1": WebhookSink(), "p2": WebhookSink()}
+    urls = {n: s.start() for n, s in sinks.items()}
+    pg_port = int(pg.rsplit(":", 1)[1].split("/", 1)[0])
+    cut = TcpCut(pg_port)
+    pollers: dict[str, Running] = {}
+    try:
+        env = {"NETMON_CLUSTER": "true", "NETMON_FAILOVER_S": str(FAILOVER_S), "NETMON_CLUSTER_BEAT_S": "1",
+               "NETMON_HEARTBEAT_S": "1", "NETMON_ROUTER_INTERVAL_S": str(INTERVAL_S),
+               "NETMON_BTS_INTERVAL_S": str(5 * INTERVAL_S)}
+        pollers["p1"] = start_netmon(simulator.inventory, pg, tmp_path / "p1", ready_within=180,
+                                     env={**env, "NETMON_POLLER_ID": "p1", "NETMON_WEBHOOK_URL": urls["p1"]})
+        via_cut = pg.replace(f":{pg_port}/", f":{cut.port}/")
+        pollers["p2"] = start_netmon(simulator.inventory, via_cut, tmp_path / "p2", ready_within=180,
+                                     env={**env, "NETMON_POLLER_ID": "p2", "NETMON_WEBHOOK_URL": urls["p2"]})
+        p1, p2 = pollers["p1"], pollers["p2"]
+
+        def owned(run: Running) -> int:
+            try:
+                return int(run.value("netmon_cluster_owned_devices") or 0)
+            except OSError:
+                return 0
+
+        wait_for(lambda: owned(p1) and owned(p2) and len(_device_up(p2)) == owned(p2), 90,
+                 "both pollers owning and judging a share", every=1)
+        p2_devices = _device_up(p2)
+        # one of p2's devices with nothing behind it: a commune's router, or a base station
+        leaves = [(r[0], "device") for r in p1.query("select id from device where role = 'access' order by id")]
+        leaves += [(r[0], "bts") for r in p1.query("select id from base_station order by id")]
+        commune, kind = next((d, k) for d, k in leaves if d in p2_devices)
+        key = f"{kind}:{commune}"
+
+        # p2's database goes: it gives up its devices before p1 may take them, and exports none meanwhile
+        cut_at = time.time()
+        cut.cut()
+        wait_for(lambda: owned(p2) == 0, FAILOVER_S + 10, "p2 giving up its devices", every=0.5)
+        gave_up = time.time() - cut_at
+        assert gave_up < FAILOVER_S, f"p2 gave up only after {gave_up:.1f} s"
+        wait_for(lambda: commune in _device_up(p1), FAILOVER_S + INTERVAL_S + 10, "p1 taking p2's devices over",
+                 every=0.5)
+        assert not _device_up(p2)
+
+        # a fault on one of p2's former devices is p1's alone: one page, from p1
+        simulator.send(action="device_down", device=commune)
+        wait_for(lambda: [n for n in sinks["p1"].of(key) if n.status == "firing"], 60, "p1's page")
+        simulator.send(action="device_up", device=commune)
+        wait_for(lambda: [n for n in sinks["p1"].of(key) if n.status == "resolved"], 60, "p1's resolved page")
+
+        # p2's database comes back: it rejoins and gets a share again, without duplicating anything
+        cut.restore()
+        wait_for(lambda: owned(p2) > 0, 60, "p2 rejoining with a share", every=1)
+        time.sleep(2 * INTERVAL_S)  # p2 judges its new share (an outage it might re-open would show now)
+        assert [(n.status, n.incident) for n in sinks["p1"].got] == [("firing", key), ("resolved", key)]
+        assert sinks["p2"].got == []
+        assert p1.query(f"select count(*) from outage where object_id = '{commune}'") == [(1,)]
+        assert p1.query("select count(*) from outage") == [(1,)]
+        assert owned(p1) + owned(p2) == len(set(_device_up(p1)) | set(_device_up(p2)))
+        assert not _device_up(p1) & _device_up(p2)
+        for r in pollers.values():
+            assert "Traceback" not in r.log_text(), r.log_text()[-3000:]
+    finally:
+        for r in pollers.values():
+            r.stop()
+        cut.cut()
+        for s in sinks.values():
+            s.close()
