@@ -405,6 +405,9 @@ class Service:
 
         def on_trap(trap: Any) -> None:
             log.debug("trap %s from %s (%s)", trap.kind, trap.device_id, trap.source)
+            scope = self.monitor.scope
+            if scope is not None and trap.device_id not in scope.probed:
+                return  # a cluster: another poller's device (devices send their traps to every poller)
             if self.backup_trigger is not None:
                 self.backup_trigger.on_trap(trap.device_id, trap.trap_oid)
             self.repoller.request(trap.device_id)
