@@ -1,13 +1,13 @@
 """Several pollers on one province (issue #17): CPU, memory and /metrics per poller, and the takeover after SIGKILL.
 
-For each number of pollers N (``--pollers 1,2,3``): a fresh PostgreSQL database, N ``netmon run`` with
-``NETMON_CLUSTER=true`` on the province × ``--scale`` served by ``netmon simulate`` (default settings: routers
-every 60 s, base stations every 300 s, failover ``--failover`` s). Once the assignment has settled (every
-device owned and judged by exactly one poller) each poller's CPU is read from /proc over ``--seconds``, then
-its RSS (now and peak), and its /metrics is fetched (size, time to render and send). With N ≥ 2 the leader
-(the poller that assigns: the worst case, the lease must move too) is SIGKILLed and the time until every one
-of its devices is exported again by the others is measured (checked every second), against the target
-failover + one router interval.
+For each number of pollers N (``--pollers 1,2,3``): a fresh PostgreSQL database (``netmon sync``), N ``netmon
+run`` started together with ``NETMON_CLUSTER=true`` on the province × ``--scale`` served by ``netmon simulate``
+(default settings: routers every 60 s, base stations every 300 s, failover ``--failover`` s). Once the
+assignment has settled (every device owned and judged by exactly one poller) each poller's CPU is read from
+/proc over ``--seconds``, then its RSS (now and peak), and its /metrics is fetched (size, time to render and
+send). With N ≥ 2 the leader (the poller that assigns: the worst case, the lease must move too) is SIGKILLed and
+the time until every one of its devices is exported again by the others is measured (checked every second),
+against the target failover + one router interval.
 
     python bench/cluster.py                                  # 10×, 1, 2 and 3 pollers (about 25 minutes)
     python bench/cluster.py --scale 20 --pollers 3           # 20×, 3 pollers
@@ -86,7 +86,10 @@ def run_pollers(n: int, inv_dir: Path, total: int, db_server: str, work: Path, a
     pollers: list[Poller] = []
     try:
         with ExitStack() as stack:
-            for i in range(1, n + 1):  # one after the other: the first migrates the database and syncs
+            # the schema and the inventory first, then every poller at once (as a deployment starts them)
+            subprocess.run([sys.executable, "-m", "netmon", "sync", str(inv_dir), "--database", db_url],
+                           env={**os.environ, **ENV}, cwd=ROOT, check=True, capture_output=True, timeout=900)
+            for i in range(1, n + 1):
                 listen = f"127.0.0.1:{free_port(socket.SOCK_STREAM)}"
                 env = {**os.environ, **ENV, "NETMON_DATABASE_URL": db_url, "NETMON_LISTEN": listen,
                        "NETMON_TRAP_LISTEN": f"127.0.0.1:{free_port()}", "NETMON_CLUSTER": "true",
@@ -94,11 +97,11 @@ def run_pollers(n: int, inv_dir: Path, total: int, db_server: str, work: Path, a
                        "NETMON_OUTBOX": str(work / f"outbox-{n}-{i}.jsonl"), "NETMON_ICMP": "false"}
                 proc = stack.enter_context(started([sys.executable, "-m", "netmon", "run", str(inv_dir)], env,
                                                    work / f"run-{n}-{i}.log"))
-                p = Poller(f"p{i}", listen, proc)
-                pollers.append(p)
-                t0 = time.monotonic()
-                while get(f"http://{listen}/readyz")[0] != 200:
-                    if proc.poll() is not None or time.monotonic() - t0 > 900:
+                pollers.append(Poller(f"p{i}", listen, proc))
+            t0 = time.monotonic()
+            for i, p in enumerate(pollers, 1):
+                while get(f"http://{p.listen}/readyz")[0] != 200:
+                    if p.proc.poll() is not None or time.monotonic() - t0 > 900:
                         raise SystemExit(f"{p.name} did not get ready; see {work / f'run-{n}-{i}.log'}")
                     time.sleep(1)
             t0 = time.monotonic()
@@ -114,7 +117,7 @@ def run_pollers(n: int, inv_dir: Path, total: int, db_server: str, work: Path, a
                                      f"{[len(s) for s in sets]} of {total}")
                 time.sleep(5)
             settle_s = time.monotonic() - t0
-            print(f"settled {settle_s:.0f} s after the last poller was ready: owned {counts}")
+            print(f"settled {settle_s:.0f} s after every poller was ready: owned {counts}")
             cpu0 = [cpu_seconds(p.proc.pid) for p in pollers]
             w0 = time.monotonic()
             time.sleep(args.seconds)

@@ -57,6 +57,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("netmon.service")
 
 
+JOIN_BEATS = 2
+"""Beats a cluster poller waits at start before its first poll (so those started together share out first)."""
+
+
 def _log_failure(task: asyncio.Future[Any]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("cluster: following the assignment failed", exc_info=task.exception())
@@ -341,6 +345,9 @@ class Service:
         self.monitor.classes["discovery"] = ClassStats(interval_s=s.discovery_interval_s)
         if self.membership is not None:
             await self.cluster_tick()  # what it owns, before the first poll
+            for _ in range(JOIN_BEATS):  # pollers started together all join before the first assignment sticks:
+                await asyncio.sleep(s.cluster_beat_s)  # none polls (and holds in memory) the whole province
+                await self.cluster_tick()
         self._start_http()
         await self._start_traps()
         await self.initial_sweep()
