@@ -181,11 +181,15 @@ def main() -> int:
                 server = PgServer.create()
                 stack.callback(server.remove)
                 db_server = server.start()
-            sim = stack.enter_context(started([sys.executable, "-m", "netmon", "simulate", "--inventory",
+            # one socket per agent: 20× needs ~25,000 descriptors (root may raise its own limit)
+            limit = ["prlimit", "--nofile=65536:65536", "--"] if os.geteuid() == 0 and shutil.which("prlimit") else []
+            sim = stack.enter_context(started([*limit, sys.executable, "-m", "netmon", "simulate", "--inventory",
                                                str(inv_dir)], env, work / "simulate.log"))
             line = first_line(sim, 600)
             if not line.startswith("ready"):
-                raise SystemExit(f"simulator did not start: {line!r}; see {work / 'simulate.log'}")
+                why = [x for x in (work / "simulate.log").read_text(errors="replace").splitlines()
+                       if "alembic" not in x][-3:]
+                raise SystemExit(f"simulator did not start: {line!r} {' / '.join(why)}")
             print(f"simulator: {line.strip()}")
             for n in (int(x) for x in args.pollers.split(",")):
                 run_pollers(n, inv_dir, total, db_server, work, args, 60.0)
