@@ -27,6 +27,7 @@ import contextlib
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -115,6 +116,9 @@ class Outbox:
         self.journal = journal
         self.status = status or DatabaseStatus()
         self._queue: list[Op] = []
+        self._lock = threading.RLock()
+        """The service writes from the event loop and from the scheduler's threads (heartbeat, retry): one
+        writer at a time, or two flushes of the same queue would insert the same outage twice."""
         self._journal_ok = True
         self.written = 0
         self.rejected = 0
@@ -126,15 +130,17 @@ class Outbox:
     # ----------------------------------------------------------------------- queue
     def put(self, *ops: Op) -> bool:
         """Queue ``ops`` (journal first) and try to write everything queued. True if all is written."""
-        if not ops:
+        with self._lock:
+            if not ops:
+                return self.flush()
+            self._queue.extend(ops)
+            self._append(ops)
             return self.flush()
-        self._queue.extend(ops)
-        self._append(ops)
-        return self.flush()
 
     def retry(self) -> bool:
         """Write what is queued, if anything (cheap when the queue is empty)."""
-        return self.flush() if self._queue else True
+        with self._lock:
+            return self.flush() if self._queue else True
 
     def replay(self) -> int:
         """Queue the operations a previous run left in the journal (before anything new); how many."""
@@ -156,6 +162,10 @@ class Outbox:
 
     def flush(self) -> bool:
         """Write the whole queue in one transaction, in order. False (queue kept) if the database is away."""
+        with self._lock:
+            return self._flush()
+
+    def _flush(self) -> bool:
         if not self._queue:
             return True
         batch = list(self._queue)
