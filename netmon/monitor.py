@@ -516,9 +516,15 @@ class Monitor:
         for table in (self.incidents, self._held, self._kept_start, self._cleared):
             for key in [k for k in table if k in lost]:
                 del table[key]
+        taken: list[str] = []
         if self.history is not None:
             self.history.forget([k for k in list(self.history.open) if k in lost or not scope.owns(k)])
-            self.history.adopt(o for o in adopted if scope.owns(o.key))
+            mine = [o for o in adopted if scope.owns(o.key)]
+            self.history.adopt(mine)
+            for o in mine:  # not over until seen again (as through a cut-off): exported now, no gap, no page
+                if o.key not in self.incidents:
+                    self._held.setdefault(o.key, self._stored_incident(o.key, self.history.open.get(o.key, o)))
+                    taken.append(o.key)
         was_probed = before.probed if before is not None else frozenset(self.by_id)
         dropped = was_probed - scope.probed
         if dropped:  # no longer polled: forget what was known (unknown again if it comes back)
@@ -532,6 +538,8 @@ class Monitor:
                 for d in [d for d in table2 if d in dropped]:
                     del table2[d]
             self._confirming -= dropped
+        if taken:
+            self._incidents(datetime.now(UTC), "handover")
         return scope.probed - was_probed if before is not None else scope.probed
 
     def _adopt(self, new: dict[str, Incident]) -> set[str]:
