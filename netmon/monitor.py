@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from netmon.cluster.assign import Scope
 from netmon.collect.icmp import IcmpResult
 from netmon.collect.oids import DEVICE_SPEC, DISCOVERY_SPEC, PollSpec
 from netmon.collect.target import Target
@@ -116,6 +117,12 @@ class OutageHistory(Protocol):
 
     def change_kind(self, incidents: Iterable[Incident]) -> None: ...
 
+    def adopt(self, outages: Iterable[Any]) -> None:
+        """Take over open outages (a cluster's poller that gained their objects)."""
+
+    def forget(self, keys: Iterable[str]) -> None:
+        """Drop open outages without closing them (their objects are another poller's now)."""
+
 
 class FactSink(Protocol):
     """Where what polling learnt about devices and interfaces is kept."""
@@ -188,6 +195,13 @@ class Monitor:
     one until it has been stable for the flap hold time — whichever is longer, counted from its last change."""
     path: PathWatch | None = None
     """netmon's own path to the network, looked at after every batch's polls (None: not watched)."""
+    scope: Scope | None = None
+    """One poller of a cluster: what it owns (judges, writes, pages, exports) and probes; None: everything."""
+    scope_fresh: Callable[[], bool] | None = None
+    """One poller of a cluster: False when its view of what it owns is too old to act on (it has not reached
+    the database for most of the failover time: the others may own its units now). It then judges nothing as
+    its own — no page, no write — until a beat tells it again (the split-brain rule, checked at each judgement
+    and not only at each beat: a paused process wakes up to a poll before its next beat)."""
     _confirming: set[str] = field(default_factory=set)
     _cleared: dict[str, datetime] = field(default_factory=dict)
     _held: dict[str, Incident] = field(default_factory=dict)
@@ -237,7 +251,8 @@ class Monitor:
         return observations
 
     def _target(self, device_id: str, reason: str) -> Target:
-        """Back off from dead devices: a scheduled poll of a down/unreachable device gets no retries.
+        """Back off from dead devices: a scheduled poll of a down/unreachable device gets no retries (nor does
+        the first poll of devices taken over from a dead poller: their state is unknown, and it is quick).
 
         Its recovery is still seen at the next poll (or at once after a trap); the poller also starts
         known-silent devices without a concurrency slot, so they never delay the live ones.
@@ -246,6 +261,8 @@ class Monitor:
         h = self.health.devices.get(device_id) or self.health.base_stations.get(device_id)
         if reason == "poll" and h is not None and h.state in (st.State.DOWN, st.State.UNREACHABLE):
             return replace(target, retries=0)
+        if reason == "handover":  # devices a cluster poller just took over: the first look is quick (a
+            return replace(target, retries=0)  # dead one costs its timeout once); one failure is only one
         return target
 
     def _look(self) -> PathLook | None:
@@ -299,6 +316,10 @@ class Monitor:
 
     async def _judge(self, walks: Sequence[PollResult], reason: str, look: PathLook | None = None,
                      ) -> list[DeviceObs]:
+        if self.scope is not None and self.scope.keys and self.scope_fresh is not None and not self.scope_fresh():
+            log.error("cluster: no word from the database for too long: this poller judges nothing as its own "
+                      "until it has again (its devices may be another poller's now)")
+            self._rescope(Scope())
         now = datetime.now(UTC)
         maintenance = maintenance_targets(self.topology, list(self.inventory.maintenance.values()), now)
         judged = self._judged(walks, now, maintenance, self.health, track=True, look=look)
@@ -349,11 +370,15 @@ class Monitor:
             kind, _, ident = e.key.partition(":")
             if e.kind == "reboot":
                 self.reboots[ident] = self.reboots.get(ident, 0) + 1
-            if self.history is not None:
+            if self.history is not None and (self.scope is None or self.scope.owns(e.key)):
                 self.history.event(e.at, kind, ident, e.kind, e.detail)
         self._incidents(now, reason)
         if self.facts is not None and observations:
             known = set(self.inventory.devices)
+            scope = self.scope
+            if scope is not None:
+                observations = [o for o in observations if o.device_id in scope.devices
+                                or o.device_id in scope.stations]
             self.facts.save(observations, known)
         self._schedule_confirmations()
         self._schedule_tick(now)
@@ -361,6 +386,9 @@ class Monitor:
     def _incidents(self, now: datetime, reason: str) -> None:
         maintenance = maintenance_targets(self.topology, list(self.inventory.maintenance.values()), now)
         new = derive_incidents(self.topology, self.health, maintenance)
+        scope = self.scope
+        if scope is not None:  # ancestors probed to judge its subtrees raise nothing here: their owner pages
+            new = {k: v for k, v in new.items() if k == PATH_KEY or scope.owns(k)}
         if reason == "trap":  # found because a trap made us look now
             new = {k: replace(v, detected_by="trap") if k not in self.incidents else v
                    for k, v in new.items()}
@@ -467,6 +495,55 @@ class Monitor:
             maintenance = maintenance_targets(self.topology, list(self.inventory.maintenance.values()), now)
             ev = self._judged([], now, maintenance, self.health, track=False).evaluation
             self._record(ev.state, list(ev.transitions), list(ev.events), [], now, "tick")
+
+    async def rescope(self, scope: Scope, adopted: Iterable[Any] = ()) -> frozenset[str]:
+        """A cluster's poller owns ``scope`` now; ``adopted``: the open outages of what it gained, read from the
+        database. Returns the devices it polls now and did not before (to poll at once).
+
+        What it gained starts ``unknown`` (never ``down`` because a poller died): its first polls judge it,
+        and an outage its previous owner opened goes on (same row, stored start, no second page). What it
+        lost is dropped silently — no "resolved": the new owner carries on.
+        """
+        async with self._lock:
+            return self._rescope(scope, adopted)
+
+    def _rescope(self, scope: Scope, adopted: Iterable[Any] = ()) -> frozenset[str]:
+        before = self.scope
+        self.scope = scope
+        lost: frozenset[str] | set[str]
+        if before is not None:
+            lost = before.keys - scope.keys
+        else:
+            lost = {k for k in (*self.incidents, *(self.history.open if self.history else ()))
+                    if k != PATH_KEY and not scope.owns(k)}
+        for table in (self.incidents, self._held, self._kept_start, self._cleared):
+            for key in [k for k in table if k in lost]:
+                del table[key]
+        taken: list[str] = []
+        if self.history is not None:
+            self.history.forget([k for k in list(self.history.open) if k in lost or not scope.owns(k)])
+            mine = [o for o in adopted if scope.owns(o.key)]
+            self.history.adopt(mine)
+            for o in mine:  # not over until seen again (as through a cut-off): exported now, no gap, no page
+                if o.key not in self.incidents:
+                    self._held.setdefault(o.key, self._stored_incident(o.key, self.history.open.get(o.key, o)))
+                    taken.append(o.key)
+        was_probed = before.probed if before is not None else frozenset(self.by_id)
+        dropped = was_probed - scope.probed
+        if dropped:  # no longer polled: forget what was known (unknown again if it comes back)
+            self.health = st.HealthState(
+                {d: st.DeviceHealth() if d in dropped else h for d, h in self.health.devices.items()},
+                {ln: st.LinkHealth() if not (set(self.topology.links[ln].ends_devices) & scope.probed) else h
+                 for ln, h in self.health.links.items()},
+                {b: st.DeviceHealth() if b in dropped else h for b, h in self.health.base_stations.items()},
+                self.health.at, self.health.path)
+            for table2 in (self.observations, self.rates, self.icmp_results):
+                for d in [d for d in table2 if d in dropped]:
+                    del table2[d]
+            self._confirming -= dropped
+        if taken:
+            self._incidents(datetime.now(UTC), "handover")
+        return scope.probed - was_probed if before is not None else scope.probed
 
     def _adopt(self, new: dict[str, Incident]) -> set[str]:
         """Incidents whose outage a previous run opened: the same outage goes on, from its stored start

@@ -18,6 +18,8 @@ import asyncio
 import gc
 import logging
 import signal
+import socket
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable
@@ -29,12 +31,14 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEve
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from prometheus_client import CollectorRegistry
 
+from netmon.cluster.assign import Scope, homes, units_of
 from netmon.collect.icmp import IcmpProber
 from netmon.collect.path import LocalPath
 from netmon.collect.snmp import SnmpPoller
 from netmon.collect.target import targets_from_inventory
 from netmon.expose.alertmanager import PATH as ALERTMANAGER_PATH
 from netmon.expose.alertmanager import AlertmanagerReceiver
+from netmon.expose.cluster import SD_PATH, cluster_families, sd_app
 from netmon.expose.http import make_metrics_app
 from netmon.expose.metrics import MonitorCollector
 from netmon.expose.server import HttpServer
@@ -45,10 +49,21 @@ from netmon.repoll import Repoller
 from netmon.settings import Settings, split_hostport
 
 if TYPE_CHECKING:
+    from netmon.cluster.membership import Membership
+    from netmon.store.cluster import Fence
     from netmon.store.facts import FactStore
     from netmon.store.history import HistoryWriter
 
 log = logging.getLogger("netmon.service")
+
+
+JOIN_BEATS = 2
+"""Beats a cluster poller waits at start before its first poll (so those started together share out first)."""
+
+
+def _log_failure(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("cluster: following the assignment failed", exc_info=task.exception())
 
 
 def slice_of(device_id: str, slices: int) -> int:
@@ -57,9 +72,11 @@ def slice_of(device_id: str, slices: int) -> int:
 
 
 def http_app(collector: MonitorCollector, monitor: Monitor,
-             alerts: AlertmanagerReceiver | None = None) -> Callable[..., Iterable[bytes]]:
-    """/metrics (the collector's fast renderer), /healthz (alive), /readyz (first full poll done), and
-    /alertmanager-webhook (the shipped Alertmanager config's receiver: one log line and a count per alert)."""
+             alerts: AlertmanagerReceiver | None = None,
+             sd: Callable[..., Iterable[bytes]] | None = None) -> Callable[..., Iterable[bytes]]:
+    """/metrics (the collector's fast renderer), /healthz (alive), /readyz (first full poll done),
+    /alertmanager-webhook (the shipped Alertmanager config's receiver: one log line and a count per alert),
+    and in a cluster /sd (the live pollers, Prometheus http_sd)."""
     metrics = make_metrics_app(collector)
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -76,14 +93,21 @@ def http_app(collector: MonitorCollector, monitor: Monitor,
             return body
         if path == ALERTMANAGER_PATH and alerts is not None:
             return alerts(environ, start_response)
+        if path == SD_PATH and sd is not None:
+            return sd(environ, start_response)
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"not found\n"]
 
     return app
 
 
+class ClusterNeedsPostgres(RuntimeError):
+    """NETMON_CLUSTER on a database the pollers cannot share."""
+
+
 class Service:
-    """Owns the monitor, the scheduler, the trap receiver and the HTTP server."""
+    """Owns the monitor, the scheduler, the trap receiver and the HTTP server (and, as one of a cluster's
+    pollers, its membership: what it polls, judges, writes and exports follows the assignment)."""
 
     def __init__(self, settings: Settings, inventory: Inventory, engine: Any | None = None) -> None:
         self.settings = settings
@@ -114,6 +138,14 @@ class Service:
             link_linger_s=settings.link_linger_s if settings.link_linger_s is not None
             else 2 * settings.router_interval_s,
         )
+        self.membership: Membership | None = None
+        self.fence: Fence | None = None
+        self._cluster_tasks: set[asyncio.Task[Any]] = set()
+        self._beat_stop = threading.Event()
+        self._beat_thread: threading.Thread | None = None
+        self._following: asyncio.Future[None] | None = None
+        if settings.cluster:
+            self._join(facts)
         if settings.watch_path:  # the first routers of the tree: netmon's path to the network ends there
             topology = self.monitor.topology
             roots = [self.monitor.by_id[d].host for d in topology.order
@@ -139,6 +171,89 @@ class Service:
         self.backup_trigger: Any = None
         self.repoller = Repoller(lambda batch: self.monitor.poll_batch(batch, reason="trap"), self._parent_of)
 
+    def _join(self, facts: FactStore | None) -> None:
+        """One of N pollers on the shared PostgreSQL: the membership, and the write fence."""
+        s = self.settings
+        engine = self.engine
+        if engine is None or engine.dialect.name != "postgresql" or self.history is None:
+            raise ClusterNeedsPostgres("NETMON_CLUSTER needs the shared PostgreSQL database (NETMON_DATABASE_URL="
+                                       "postgresql+psycopg://…): on SQLite netmon runs as a single poller")
+        from netmon.cluster.membership import Membership
+        from netmon.store.cluster import Fence
+
+        host, port = split_hostport(s.listen or "127.0.0.1:9750", 9750)
+        name = socket.gethostname()
+        poller_id = s.poller_id or f"{name}:{port}"
+        url = s.advertise or f"http://{name if host in ('0.0.0.0', '::', '') else host}:{port}/metrics"
+        units = units_of(self.monitor.topology, s.router_interval_s, s.bts_interval_s)
+        self.home = homes(self.monitor.topology, units, self.inventory.sites)
+        self.membership = Membership(engine, poller_id, url, units, failover_s=s.failover_s, margin=s.cluster_margin,
+                                     beat_s=s.cluster_beat_s)
+        self.fence = Fence(poller_id, self.home)
+        self.history.fence = self.fence
+        if facts is not None:
+            facts.fence = self.fence
+        self.monitor.scope = Scope()  # nothing until the first beat says what it owns
+        self.monitor.scope_fresh = self.membership.fresh
+        log.info("cluster: poller %s (%s), %d units, failover %.0f s", poller_id, url, len(units), s.failover_s)
+
+    async def cluster_tick(self) -> None:
+        """One beat, then :meth:`follow` (the test's and the first beat's path; the service beats in its own
+        thread, :meth:`_beat_forever`)."""
+        if self.membership is not None:
+            await asyncio.to_thread(self.membership.tick)
+            await self.follow()
+
+    def _beat_forever(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The heartbeat thread: the membership ticks every beat whatever the event loop is doing (a poller
+        busy judging a big batch must not look dead to the others), then asks the loop to follow."""
+        m = self.membership
+        assert m is not None
+        while not self._beat_stop.wait(self.settings.cluster_beat_s):
+            try:
+                m.tick()
+            except Exception:  # a bug must not stop the heartbeat; the database's faults are handled inside
+                log.exception("cluster: beat failed")
+                continue
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(self._follow_soon)
+
+    def _follow_soon(self) -> None:
+        if self._following is None or self._following.done():
+            self._following = asyncio.ensure_future(self.follow())
+            self._following.add_done_callback(_log_failure)
+
+    async def follow(self) -> None:
+        """The monitor follows what this poller owns now: gained devices are polled at once, their open outages
+        adopted; lost ones dropped (reads the membership's last beat; the database read is in a thread)."""
+        m = self.membership
+        if m is None:
+            return
+        scope = Scope.of(self.home, m.units, m.owned)
+        before = self.monitor.scope
+        if before is not None and before.keys == scope.keys and before.probed == scope.probed:
+            return
+        gained = scope.keys - (before.keys if before is not None else frozenset())
+        adopted: list[Any] = []
+        if gained and self.history is not None:
+            from netmon.store.outbox import is_transient, one_line
+
+            try:
+                adopted = await asyncio.to_thread(self.history.load_open, gained)
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                log.warning("cluster: cannot read the open outages of the gained devices (%s): an outage "
+                            "still open is re-opened as the same row", one_line(exc))
+        fresh = await self.monitor.rescope(scope, adopted)
+        if adopted:
+            log.warning("cluster: %d open outage(s) taken over: %s", len(adopted),
+                        ", ".join(sorted(o.key for o in adopted))[:300])
+        if fresh and self.monitor.ready:  # the handover: poll what it gained now, not at its slice's turn
+            task = asyncio.ensure_future(self.monitor.poll_batch(sorted(fresh), reason="handover"))
+            self._cluster_tasks.add(task)
+            task.add_done_callback(self._cluster_tasks.discard)
+
     def _parent_of(self, device_id: str) -> str | None:
         node = self.monitor.topology.nodes.get(device_id)
         return node.parent if node is not None else None
@@ -146,7 +261,9 @@ class Service:
     # ------------------------------------------------------------------ jobs
     def _batch(self, cls: str, index: int) -> list[str]:
         devices, _ = self.classes[cls]
-        return [d for d in devices if slice_of(d, self.settings.slices) == index]
+        scope = self.monitor.scope
+        probed = scope.probed if scope is not None else None
+        return [d for d in devices if slice_of(d, self.settings.slices) == index and (probed is None or d in probed)]
 
     async def run_slice(self, cls: str) -> None:
         _, interval = self.classes[cls]
@@ -186,7 +303,9 @@ class Service:
     async def initial_sweep(self) -> None:
         """Everything once, at start: the state is known (and /readyz is true) within seconds."""
         start = time.time()
-        everything = [d for devices, _ in self.classes.values() for d in devices]
+        scope = self.monitor.scope
+        everything = [d for devices, _ in self.classes.values() for d in devices
+                      if scope is None or d in scope.probed]
         # Slice by slice, as the scheduler will poll them: a batch holds every raw walk until it is judged, and
         # one batch of everything (at 10× the province, 13,720 walks: ~800 MB at once) left the process that
         # much larger for good. A parent in a later slice is re-probed when a child's failure needs it.
@@ -205,7 +324,9 @@ class Service:
 
     async def discovery(self) -> None:
         started = time.time()
-        await self.monitor.discover([t.device_id for t in self.targets])
+        scope = self.monitor.scope  # a cluster poller discovers what it owns (the others' hardware is theirs)
+        await self.monitor.discover([t.device_id for t in self.targets
+                                     if scope is None or t.device_id in scope.devices or t.device_id in scope.stations])
         self.monitor.classes["discovery"].last_full_cycle_s = time.time() - started
         self.monitor.classes["discovery"].last_start = started
 
@@ -229,6 +350,11 @@ class Service:
         for cls, (_, interval) in self.classes.items():
             self.monitor.classes[cls] = ClassStats(interval_s=interval)
         self.monitor.classes["discovery"] = ClassStats(interval_s=s.discovery_interval_s)
+        if self.membership is not None:
+            await self.cluster_tick()  # what it owns, before the first poll
+            for _ in range(JOIN_BEATS):  # pollers started together all join before the first assignment sticks:
+                await asyncio.sleep(s.cluster_beat_s)  # none polls (and holds in memory) the whole province
+                await self.cluster_tick()
         self._start_http()
         await self._start_traps()
         await self.initial_sweep()
@@ -249,6 +375,10 @@ class Service:
                                next_run_time=datetime.fromtimestamp(now.timestamp() + 30, UTC))
         self.scheduler.add_job(self.heartbeat, "interval", seconds=s.heartbeat_s, id="heartbeat",
                                max_instances=1, coalesce=True)
+        if self.membership is not None:
+            self._beat_thread = threading.Thread(target=self._beat_forever, args=(asyncio.get_running_loop(),),
+                                                 name="netmon-cluster-beat", daemon=True)
+            self._beat_thread.start()
         if self.history is not None:  # what waits for the database is written soon after it is back
             self.scheduler.add_job(self.history.retry, "interval", seconds=s.retry_s, id="history-retry",
                                    max_instances=1, coalesce=True)
@@ -264,11 +394,17 @@ class Service:
             return
         host, port = split_hostport(self.settings.listen, 9750)
         self.alerts = AlertmanagerReceiver()
-        collector = MonitorCollector(self.monitor, extra=[self.alerts.families])
+        extra = [self.alerts.families]
+        sd = None
+        if self.membership is not None:
+            view, fence = self.membership, self.fence
+            extra.append(lambda: cluster_families(view, lambda: fence.dropped if fence is not None else 0))
+            sd = sd_app(self.membership)
+        collector = MonitorCollector(self.monitor, extra=extra)
         registry = CollectorRegistry(auto_describe=False)
         registry.register(collector)  # the one source of truth; /metrics renders the same text faster
         self.registry = registry
-        self.httpd = HttpServer(http_app(collector, self.monitor, self.alerts), host, port)
+        self.httpd = HttpServer(http_app(collector, self.monitor, self.alerts, sd), host, port)
         self.httpd.start()
         log.info("serving /metrics on http://%s:%d", host, port)
 
@@ -283,6 +419,9 @@ class Service:
 
         def on_trap(trap: Any) -> None:
             log.debug("trap %s from %s (%s)", trap.kind, trap.device_id, trap.source)
+            scope = self.monitor.scope
+            if scope is not None and trap.device_id not in scope.probed:
+                return  # a cluster: another poller's device (devices send their traps to every poller)
             if self.backup_trigger is not None:
                 self.backup_trigger.on_trap(trap.device_id, trap.trap_oid)
             self.repoller.request(trap.device_id)
@@ -306,6 +445,13 @@ class Service:
         """Stop everything started; batches in flight get ``grace_s`` to finish (their judgements recorded)."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        self._beat_stop.set()
+        if self._beat_thread is not None:
+            await asyncio.to_thread(self._beat_thread.join, 10)
+        for t in list(self._cluster_tasks):
+            t.cancel()
+        if self._following is not None:
+            self._following.cancel()
         if self._inflight:
             _, late = await asyncio.wait(set(self._inflight), timeout=grace_s)
             for task in late:
@@ -321,6 +467,8 @@ class Service:
         self.icmp.close()
         if self.history is not None:
             self.history.stop_run(datetime.now(UTC))
+        if self.membership is not None:  # goodbye: the others take its devices at once
+            await asyncio.to_thread(self.membership.leave)
 
 
 async def run_service(settings: Settings, inventory: Inventory, engine: Any | None,

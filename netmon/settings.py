@@ -77,6 +77,23 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     """Optional: POST incidents here in Alertmanager's webhook payload shape (sites without Alertmanager)."""
 
+    # Several pollers, one province (PostgreSQL only): see README "Scaling out".
+    cluster: bool = False
+    """Run as one of N pollers sharing the PostgreSQL database: each polls, judges, writes and exports only the
+    devices assigned to it, and takes over a dead one's. Off: this netmon polls everything (SQLite: always)."""
+    poller_id: str | None = None
+    """This poller's name in the cluster (default: host name and listen port); unique, stable across restarts."""
+    advertise: str | None = None
+    """The /metrics URL the others and Prometheus reach this poller at (default: http://<host name>:<listen
+    port>/metrics); listed by the ``/sd`` endpoint (Prometheus ``http_sd_configs``)."""
+    failover_s: float = Field(60.0, gt=0)
+    """A poller silent this long is dead: its devices go to the others at once (and PollerDown fires)."""
+    cluster_beat_s: float = Field(5.0, gt=0)
+    """How often a poller beats, renews or takes the lease, and reads what it owns."""
+    cluster_margin: float = Field(0.2, ge=0)
+    """Devices move to balance the load only while the pollers' loads differ by more than this share of the
+    fair load (hysteresis: a poller that joins gets work past it, none ever ping-pongs)."""
+
 
     _known_zone = field_validator("timezone")(known_zone)
 

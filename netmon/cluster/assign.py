@@ -18,11 +18,11 @@ follows the work, not the device count.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from netmon.health.topology import Topology
 
-__all__ = ["Unit", "assign", "loads", "units_of"]
+__all__ = ["Scope", "Unit", "assign", "homes", "loads", "units_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,3 +99,70 @@ def assign(units: Sequence[Unit], pollers: Sequence[str], current: Mapping[str, 
         load[heavy] -= best.weight
         load[light] += best.weight
     return out
+
+
+def homes(topology: Topology, units: Sequence[Unit], sites: Iterable[str] = ()) -> dict[str, str]:
+    """Object key → the unit whose owner judges, writes, pages and exports it.
+
+    Keys are the incident keys (``device:…``, ``link:…``, ``bts:…``) plus ``site:…`` (for the static site
+    series). A device's home is its unit; a link's, its child end's (the owner of the child probes the parent
+    too, so it sees both ends); a site's, its first device's in tree order; a base station without SNMP
+    (in no unit), its district's unit. Whatever is left (a site with no router, a district with no
+    monitored station) goes to the first root router's unit, so every object has exactly one home.
+    """
+    out: dict[str, str] = {}
+    for unit in units:
+        for device in unit.devices:
+            prefix = "bts" if device in topology.base_stations else "device"
+            out[f"{prefix}:{device}"] = unit.id
+    roots = [u.id for u in units if u.id.startswith("device:") and not u.ancestors]
+    fallback = roots[0] if roots else (units[0].id if units else "")
+    for link_id, ends in topology.links.items():
+        anchor = ends.child or ends.a_device
+        out[f"link:{link_id}"] = out.get(f"device:{anchor}", fallback)
+    for bts_id, bts in topology.base_stations.items():
+        out.setdefault(f"bts:{bts_id}", f"bts:{bts.district or '-'}")
+    known = {u.id for u in units}
+    for key, home in list(out.items()):
+        if home not in known:
+            out[key] = fallback
+    for dev in topology.order:
+        site = topology.nodes[dev].site_id
+        out.setdefault(f"site:{site}", out.get(f"device:{dev}", fallback))
+    for site in sites:
+        out.setdefault(f"site:{site}", fallback)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What one poller of a cluster is responsible for: the objects it judges, writes, pages and exports (by
+    kind, ids), and the devices it polls (those plus the ancestors of its subtrees)."""
+
+    units: frozenset[str] = frozenset()
+    devices: frozenset[str] = frozenset()
+    """Routers it owns."""
+    stations: frozenset[str] = frozenset()
+    """Base stations it owns."""
+    links: frozenset[str] = frozenset()
+    sites: frozenset[str] = frozenset()
+    probed: frozenset[str] = frozenset()
+    """Routers and base stations it polls: what it owns plus the ancestors of its subtrees."""
+    keys: frozenset[str] = field(default=frozenset(), repr=False)
+    """Every object key it owns (``device:…``, ``link:…``, ``bts:…``, ``site:…``)."""
+
+    @classmethod
+    def of(cls, home: Mapping[str, str], units: Sequence[Unit], owned: Iterable[str]) -> Scope:
+        mine = frozenset(owned)
+        keys = frozenset(k for k, u in home.items() if u in mine)
+        by_kind: dict[str, set[str]] = {"device": set(), "bts": set(), "link": set(), "site": set()}
+        for key in keys:
+            kind, _, ident = key.partition(":")
+            by_kind[kind].add(ident)
+        probed = frozenset(d for u in units if u.id in mine for d in (*u.devices, *u.ancestors))
+        return cls(mine, frozenset(by_kind["device"]), frozenset(by_kind["bts"]), frozenset(by_kind["link"]),
+                   frozenset(by_kind["site"]), probed, keys)
+
+    def owns(self, key: str) -> bool:
+        """An object key (an incident's) is this poller's to judge, write and page."""
+        return key in self.keys

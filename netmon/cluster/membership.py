@@ -9,7 +9,9 @@ database is in :mod:`netmon.store.cluster`, everything it decides is :func:`netm
   within about that long; each new leader bumps the epoch and the assignment is written only under it.
 * **Ownership** (:attr:`units`, :attr:`devices`): read back from the database after each beat. A poller that
   cannot reach the database for ``failover_s`` stops owning anything (its units have gone to the others:
-  it must not judge or page them twice) until it can again — the split-brain rule.
+  it must not judge or page them twice) until it can again — the split-brain rule. It gives up two beats
+  *before* the others may take over (they count from its last heartbeat, it counts from its last contact,
+  which is later, and it looks only once a beat): a short handover with nobody judging, never two judges.
 * **Probing** (:attr:`probed`): what it owns plus the ancestors of its subtrees, which it polls to judge
   "parent down → children unreachable" but never writes or pages for.
 """
@@ -52,6 +54,8 @@ class Membership:
     failover_s: float = 60.0
     margin: float = 0.2
     clock: Callable[[], float] = time.monotonic
+    beat_s: float = 5.0
+    """How often :meth:`tick` is called (the split-brain rule gives up this much earlier, twice)."""
 
     owned: frozenset[str] = field(default=frozenset(), init=False)
     """Unit ids this poller owns."""
@@ -59,6 +63,8 @@ class Membership:
     dead: tuple[str, ...] = field(default=(), init=False)
     """Members the last tick found dead (the leader exports them: PollerDown)."""
     alive: tuple[str, ...] = field(default=(), init=False)
+    members: tuple[db.Member, ...] = field(default=(), init=False)
+    """Every member as the last tick saw it."""
     _last_contact: float | None = field(default=None, init=False)
     _registered: bool = field(default=False, init=False)
 
@@ -72,6 +78,15 @@ class Membership:
     @property
     def probed(self) -> frozenset[str]:
         return frozenset(d for u in self.owned for d in (*self._by_id[u].devices, *self._by_id[u].ancestors))
+
+    @property
+    def give_up_s(self) -> float:
+        """Without the database this long, this poller gives up its units (before the others take them)."""
+        return max(self.failover_s / 2, self.failover_s - 2 * self.beat_s)
+
+    def fresh(self) -> bool:
+        """What it owns is still its own to act on: it reached the database less than :attr:`give_up_s` ago."""
+        return self._last_contact is not None and self.clock() - self._last_contact < self.give_up_s
 
     @property
     def leader(self) -> bool:
@@ -89,7 +104,7 @@ class Membership:
             if not is_transient(exc):
                 raise
             silent = self.clock() - (self._last_contact or self.clock())
-            if self.owned and silent >= self.failover_s:
+            if self.owned and silent >= self.give_up_s:
                 log.error("cluster: no database for %.0f s (%s): this poller gives up its %d unit(s) until it "
                           "is back (the others have them now)", silent, one_line(exc), len(self.owned))
                 self.owned, self.leader_epoch = frozenset(), None
@@ -107,6 +122,7 @@ class Membership:
         if self.leader and not was_leader:
             log.warning("cluster: %s assigns the devices now (lease epoch %d)", self.poller_id, self.leader_epoch)
         members = db.members(self.engine)
+        self.members = tuple(members)
         self.alive = tuple(m.id for m in members if not m.stopped and m.silent_s < self.failover_s)
         self.dead = tuple(m.id for m in members if m.id not in self.alive)
         current = db.assignment(self.engine)

@@ -45,6 +45,7 @@ from netmon.health.states import State
 from netmon.malloc import trim
 
 if TYPE_CHECKING:
+    from netmon.cluster.assign import Scope
     from netmon.collect.icmp import IcmpResult
     from netmon.health.incidents import Incident
     from netmon.health.observation import DeviceObs
@@ -146,6 +147,17 @@ class MonitorView(Protocol):
     def trap_stats(self) -> Callable[[], Mapping[str, int]] | None: ...
     @property
     def history(self) -> HistoryView | None: ...
+    @property
+    def scope(self) -> Scope | None:
+        """One poller of a cluster: only what it owns is exported (None: everything)."""
+
+
+def _mine(scope: Scope | None) -> Callable[[str, str], bool]:
+    """Whether a cluster poller exports an object (kind ``router``/``bts``/``link``, id); all without a scope."""
+    if scope is None:
+        return lambda kind, ident: True
+    sets = {"router": scope.devices, "bts": scope.stations, "link": scope.links}
+    return lambda kind, ident: ident in sets[kind]
 
 
 # ------------------------------------------------------------------------------------------ families
@@ -196,17 +208,32 @@ class MonitorCollector(Collector):
         self.m = monitor
         self.extra = tuple(extra)
         """More families, each call's anew (the Alertmanager webhook's counters)."""
-        self._static_text = "".join(f.text({}, {}, {}) for f in self._static_families()).encode()
+        self._static_scope: Scope | None = None
         self._info: list[Metric] | None = None  # collect()'s static families, made at its first call: /metrics
         # serves the text (prometheus-client's objects for 16,700 info series at 10× the province: ~14 MB)
+        self._static(monitor.scope)
         self._lock = threading.Lock()  # the renderer's caches; concurrent scrapes take turns
         self._text = TextRenderer()
 
+    def _static(self, scope: Scope | None) -> None:
+        """The static families, built again only when a cluster poller's scope changed."""
+        self._static_text = "".join(f.text({}, {}, {}) for f in self._static_families(scope)).encode()
+        self._info = None  # made again at collect()'s next call
+        self._static_scope = scope
+
+    def _static_current(self) -> None:
+        scope = self.m.scope
+        if scope is not self._static_scope:
+            self._static(scope)
+
     # ----------------------------------------------------------------------------------------- outputs
     def collect(self) -> Iterator[Metric]:
-        if self._info is None:
-            self._info = [f.metric() for f in self._static_families()]
-        yield from self._info
+        with self._lock:
+            self._static_current()
+            if self._info is None:
+                self._info = [f.metric() for f in self._static_families(self._static_scope)]
+            info = self._info
+        yield from info
         for fam in self._families(fresh=True):
             yield fam.metric()
 
@@ -233,6 +260,7 @@ class MonitorCollector(Collector):
             return pieces
 
     def _render_pieces(self) -> Pieces:
+        self._static_current()
         families = self._families(fresh=False)
         pieces = self._text.pieces(self._static_text, families)
         m = self.m
@@ -300,7 +328,7 @@ class MonitorCollector(Collector):
 
     # ---------------------------------------------------------------------------------------- builders
     # Static families: built once (the inventory does not change while running).
-    def _static_families(self) -> list[Family]:
+    def _static_families(self, scope: Scope | None) -> list[Family]:
         inv = self.m.inventory
         districts = inv.districts
         communes = inv.communes
@@ -308,6 +336,8 @@ class MonitorCollector(Collector):
                        ("site", "name", "kind", "level", "district", "district_name", "commune", "commune_name",
                         "lat", "lon"), 1)
         for s in inv.sites.values():
+            if scope is not None and s.id not in scope.sites:
+                continue
             site.add((s.id, s.name, s.kind.value, s.level.value, s.district or "",
                       districts[s.district].name if s.district else "", s.commune or "",
                       communes[s.commune][1].name if s.commune in communes else "",
@@ -315,11 +345,15 @@ class MonitorCollector(Collector):
         device = Family("netmon_device", "Monitored routers (static, for joins).", "info",
                          ("device", "site", "role", "platform", "model", "mgmt"), 1)
         for d in inv.devices.values():
+            if scope is not None and d.id not in scope.devices:
+                continue
             device.add((d.id, d.site, d.role.value, d.platform, d.model or "", d.mgmt.host), 1)
         bts = Family("netmon_base_station", "Mobile base stations (static, for joins).", "info",
                       ("base_station", "operator", "technologies", "has_4g", "district", "district_name", "commune",
                        "commune_name", "lat", "lon", "monitored"), 1)
         for b in inv.base_stations.values():
+            if scope is not None and b.id not in scope.stations:
+                continue
             techs = sorted(t.value for t in b.technologies)
             bts.add((b.id, b.operator.value, ",".join(techs), str("4G" in techs).lower(), b.district,
                      districts[b.district].name if b.district in districts else "", b.commune,
@@ -328,12 +362,16 @@ class MonitorCollector(Collector):
         link = Family("netmon_link", "Watched links (static, for joins).", "info",
                        ("link", "a_device", "a_interface", "b_device", "b_interface", "circuit", "provider"), 1)
         for ln in inv.links.values():
+            if scope is not None and ln.id not in scope.links:
+                continue
             link.add((ln.id, ln.a.device, ln.a.interface, ln.b.device, ln.b.interface, ln.circuit or "",
                       ln.provider or ""), 1)
         contracted = Family("netmon_interface_contracted_bandwidth_bytes",
                              "Contracted bandwidth of a watched interface, bytes per second.", "gauge",
                              ("device", "interface", "circuit", "provider"))
         for d in inv.devices.values():
+            if scope is not None and d.id not in scope.devices:
+                continue
             for w in d.interfaces:
                 if w.bandwidth_mbps:
                     contracted.add((d.id, w.name, w.circuit or "", w.provider or ""), w.bandwidth_mbps * 1_000_000 / 8)
@@ -346,18 +384,20 @@ class MonitorCollector(Collector):
         blind = Family("netmon_device_blind", "1 while netmon is blind to it: ping answers, SNMP fails (or no data).",
                        "gauge", ("device", "kind"))
         health = m.health
+        scope = m.scope
+        mine = _mine(scope)
         # A health record is replaced at every judgement, polled or not: the series depend on its state and
         # on whether SNMP answered only, so these (constants, compared by identity) are the group's inputs.
         items: list[tuple[str, object, object]] = [
             (dev, h.state, _KIND_UP[kind, None if h.last_check is None else bool(h.last_check.snmp_ok)])
             for kind, table in (("router", health.devices), ("bts", health.base_stations))
-            for dev, h in list(table.items())]
+            for dev, h in list(table.items()) if mine(kind, dev)]
         self._text.grouped("health", [status, up], items, self._health_row, (4, 1), fresh, fixed=True)
         for kind, table in (("router", health.devices), ("bts", health.base_stations)):
-            records = list(table.items())
+            records = [(d, h) for d, h in list(table.items()) if mine(kind, d)]
             blind.extend(self._text.keyed([d for d, _ in records], kind), [1 if h.blind else 0 for _, h in records])
         links = Family("netmon_link_status", "1 for the link's current state.", "gauge", ("link", "state"))
-        link_ids = list(health.links)
+        link_ids = [i for i in list(health.links) if mine("link", i)]
         link_records = [health.links[i] for i in link_ids]
         links.extend(_interleave([self._text.keyed(link_ids, s.value) for s in LINK_STATES]),
                      _interleave([[1 if lh.state is s else 0 for lh in link_records] for s in LINK_STATES]))
@@ -416,14 +456,17 @@ class MonitorCollector(Collector):
         rates = m.rates
         routers = m.inventory.devices
         # The RateResult is read before the tracker (see _router_rows).
-        observed = [(dev, obs, rates.get(dev)) for dev, obs in list(m.observations.items())]
+        scope = m.scope
+        owned = None if scope is None else scope.devices | scope.stations
+        observed = [(dev, obs, rates.get(dev)) for dev, obs in list(m.observations.items())
+                    if owned is None or dev in owned]
         self._text.grouped("routers", polled, [o for o in observed if o[0] in routers], self._router_rows, (9, 1),
                       fresh, serials=True)
         self._text.grouped("stations", polled, [o for o in observed if o[0] not in routers], self._station_row,
                       (1,) * 10, fresh, serials=True, fixed=True)
 
         reboots = Family("netmon_device_reboots", "Reboots seen (sysUpTime reset).", "counter", ("device",))
-        booted = list(m.reboots.items())
+        booted = [(d, n) for d, n in list(m.reboots.items()) if owned is None or d in owned]
         reboots.extend(self._text.keyed([d for d, _ in booted]), [n for _, n in booted])
         icmp = [
             Family("netmon_icmp_rtt_seconds", "ICMP round-trip time of the last round.", "gauge",
@@ -432,11 +475,14 @@ class MonitorCollector(Collector):
                     ("device",)),
             Family("netmon_icmp_jitter_seconds", "ICMP jitter of the last round.", "gauge", ("device",)),
         ]
-        self._text.grouped("icmp", icmp, [(dev, r, None) for dev, r in list(m.icmp_results.items())],
+        self._text.grouped("icmp", icmp, [(dev, r, None) for dev, r in list(m.icmp_results.items())
+                                          if owned is None or dev in owned],
                       self._icmp_row, (3, 1, 1), fresh, serials=True, fixed=True)
         discont = Family("netmon_counter_discontinuities", "Counter intervals dropped, by reason.", "counter",
                           ("device", "reason"))
         for dev, counts in m.tracker.all_discontinuities():
+            if owned is not None and dev not in owned:
+                continue
             for reason, n in counts.items():
                 discont.add((dev, reason.value), n)
         completeness = Family("netmon_device_collection_completeness",
@@ -448,7 +494,10 @@ class MonitorCollector(Collector):
 
     def _poller(self, m: MonitorView) -> list[Family]:
         lv = ("device",)
+        scope = m.scope
         stats = list(m.stats.items())
+        if scope is not None:
+            stats = [(d, s) for d, s in stats if d in scope.devices or d in scope.stations]
         keys = self._text.keyed([d for d, _ in stats])
         out = []
         for attr, name, help_ in POLL_COUNTERS:

@@ -14,8 +14,9 @@ database's own clock (:func:`db_now`), so pollers on hosts whose clocks disagree
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, text, update
@@ -24,10 +25,12 @@ from sqlalchemy.exc import IntegrityError
 from netmon.store import models as m
 from netmon.store.models import table
 
-__all__ = ["LEASE", "Member", "assignment", "beat", "db_now", "members", "owned_units", "register", "stop",
+__all__ = ["LEASE", "Fence", "Member", "assignment", "beat", "db_now", "members", "owned_units", "register", "stop",
            "take_lease", "write_assignment"]
 
 LEASE = "assign"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +150,49 @@ def write_assignment(engine: Engine, poller_id: str, epoch: int, wanted: Mapping
 
 
 def owned_units(conn: Connection, poller_id: str) -> set[str]:
-    """The units ``poller_id`` owns now, read inside the caller's transaction (the write fence)."""
+    """The units ``poller_id`` owns now, read inside the caller's transaction (the write fence).
+
+    On PostgreSQL the rows are read ``FOR SHARE``: a leader moving one of them waits for the writer's
+    transaction to end, and a writer that starts after the move reads the new owner — so a write for a unit
+    commits only while its writer owns the unit."""
     rows = table(m.Assignment)
-    return set(conn.execute(select(rows.c.unit_id).where(rows.c.poller_id == poller_id)).scalars())
+    query = select(rows.c.unit_id).where(rows.c.poller_id == poller_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(read=True)
+    return set(conn.execute(query).scalars())
+
+
+@dataclass
+class Fence:
+    """Exactly one writer per object: what a poller writes for an object (its outages, events, facts) is
+    written only while it owns the object's unit, checked in the same transaction as the write.
+
+    ``home``: object key (``device:…``, ``link:…``, ``bts:…``) → unit id; keys with no home (netmon's own
+    events) are always admitted. What is refused is dropped (the unit's new owner writes it), counted and
+    said once in the log until the poller owns everything it writes again."""
+
+    poller_id: str
+    home: Mapping[str, str]
+    dropped: int = 0
+    _said: bool = field(default=False, repr=False)
+
+    def admit(self, conn: Connection) -> Callable[[str], bool]:
+        """A test for object keys, valid inside ``conn``'s transaction."""
+        owned = owned_units(conn, self.poller_id)
+
+        def ok(key: str) -> bool:
+            unit = self.home.get(key)
+            return unit is None or unit in owned
+
+        return ok
+
+    def refused(self, keys: list[str], what: str) -> None:
+        """After a commit: ``keys`` were not written (their units are another poller's now)."""
+        if not keys:
+            self._said = False
+            return
+        self.dropped += len(keys)
+        if not self._said:
+            self._said = True
+            log.warning("cluster: %s no longer owns %s (e.g. %s): %d %s change(s) dropped, their new owner "
+                        "writes them", self.poller_id, "them" if len(keys) > 1 else "it", keys[0], len(keys), what)

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, bindparam, insert, select, update
 
 from netmon.health.observation import DeviceObs, Hardware
 from netmon.store import models as m
+from netmon.store.cluster import Fence
 from netmon.store.models import table
 from netmon.store.outbox import DatabaseStatus, is_transient
 
@@ -37,6 +38,9 @@ class FactStore:
         self._touched: dict[tuple[str, int], float] = {}
         self._facts: dict[str, tuple[Any, ...]] = {}
         self._loaded = False
+        self.fence: Fence | None = None
+        """One poller of a cluster: facts are written only for the devices it owns (checked in the write's
+        transaction; the rest dropped)."""
 
     def _load(self) -> None:
         with self.engine.connect() as conn:
@@ -97,7 +101,25 @@ class FactStore:
         dev = table(m.Device)
         now = datetime.now(UTC)
         with self.engine.begin() as conn:
-            if new:
+            if self.fence is not None:
+                ok = self.fence.admit(conn)
+                refused = sorted({d for d in (*(r["device_id"] for r in new), *(r["_d"] for r in changed),
+                                              *(d for d, _ in touch), *(r["_id"] for r in fact_updates))
+                                  if not ok(_device_key(d, known_devices))})
+                if refused:
+                    gone = set(refused)
+                    new = [r for r in new if r["device_id"] not in gone]
+                    changed = [r for r in changed if r["_d"] not in gone]
+                    touch = [k for k in touch if k[0] not in gone]
+                    fact_updates = [r for r in fact_updates if r["_id"] not in gone]
+                    written = {k: v for k, v in written.items() if k[0] not in gone}
+                    touched = {k: v for k, v in touched.items() if k[0] not in gone}
+                    facts_seen = {k: v for k, v in facts_seen.items() if k not in gone}
+                self.fence.refused([_device_key(d, known_devices) for d in refused], "device fact")
+            if new and self.fence is not None:
+                # a cluster: another poller may have written this interface since this one last looked
+                conn.execute(_upsert(conn, interfaces), new)
+            elif new:
                 conn.execute(insert(interfaces), new)
             if changed:
                 stmt = update(interfaces).where(interfaces.c.device_id == bindparam("_d"),
@@ -129,6 +151,20 @@ class FactStore:
             if not is_transient(exc):
                 raise
             self.status.failed(exc, "hardware facts")
+
+
+def _upsert(conn: Any, interfaces: Any) -> Any:
+    """An insert of interface rows that updates the ones already there, keeping their ``first_seen``
+    (PostgreSQL: a cluster runs on nothing else)."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    stmt = pg_insert(interfaces)
+    return stmt.on_conflict_do_update(index_elements=["device_id", "if_index"],
+                                      set_={f: stmt.excluded[f] for f in (*_ITF_FIELDS, "last_seen")})
+
+
+def _device_key(device_id: str, routers: set[str]) -> str:
+    return f"device:{device_id}" if device_id in routers else f"bts:{device_id}"
 
 
 def update_device_facts(engine: Engine, device_id: str, values: Mapping[str, Any]) -> bool:

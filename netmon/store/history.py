@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Engine, and_, insert, select, update
 from netmon.health.incidents import Incident
 from netmon.inventory import schema as s
 from netmon.store import models as m
+from netmon.store.cluster import Fence
 from netmon.store.models import table
 from netmon.store.outbox import DatabaseStatus, DatabaseUnavailable, Op, Outbox, is_transient, one_line
 from netmon.store.records import HistoryRecords, OutageRow, Run, SiteInfo, utc
@@ -68,7 +69,9 @@ class HistoryWriter:
     def __init__(self, engine: Engine, journal: Path | None = None, status: DatabaseStatus | None = None) -> None:
         self.engine = engine
         self.status = status or DatabaseStatus()
-        self.outbox = Outbox(engine, _apply, journal, self.status)
+        self.fence: Fence | None = None
+        """One poller of a cluster: its changes are written only for the objects it owns (the rest dropped)."""
+        self.outbox = Outbox(engine, _apply, journal, self.status, fence=self._admit, refused=self._refused)
         self.run_id: int | None = None
         self.open: dict[str, OpenOutage] = {}
         self.gap_start: datetime | None = None
@@ -78,6 +81,45 @@ class HistoryWriter:
     def pending(self) -> int:
         """Changes waiting for the database."""
         return self.outbox.pending
+
+    # ------------------------------------------------------------------ cluster
+    def _admit(self, conn: Connection) -> Any:
+        if self.fence is None:
+            return lambda op: True
+        ok = self.fence.admit(conn)
+        return lambda op: ok(_key_of(op))
+
+    def _refused(self, ops: list[Op]) -> None:
+        if self.fence is not None:
+            self.fence.refused([_key_of(op) for op in ops], "outage history")
+
+    def load_open(self, keys: Iterable[str]) -> list[OpenOutage]:
+        """The outages open in the database for these objects (a poller that gains them adopts them: the same
+        row goes on, from its stored start, without a second page). Raises when the database is away."""
+        wanted = {_object(k) for k in keys}
+        if not wanted:
+            return []
+        outages = table(m.Outage)
+        out = []
+        with self.engine.connect() as conn:
+            ids = sorted({i for _, i in wanted})
+            for row in conn.execute(select(outages).where(outages.c.ended_at.is_(None),
+                                                          outages.c.object_id.in_(ids))):
+                if (row.object_type, row.object_id) in wanted:
+                    key = f"{_prefix(row.object_type)}:{row.object_id}"
+                    out.append(OpenOutage(key, _utc(row.started_at), frozenset(row.affected or ()), row.kind,
+                                          row.root_cause, row.site_id, adopted=True))
+        return out
+
+    def adopt(self, outages: Iterable[OpenOutage]) -> None:
+        """Take over open outages (from :meth:`load_open`) that this writer does not know yet."""
+        for o in outages:
+            self.open.setdefault(o.key, o)
+
+    def forget(self, keys: Iterable[str]) -> None:
+        """Objects this poller no longer owns: their open outages go on under their new owner, untouched."""
+        for key in keys:
+            self.open.pop(key, None)
 
     @property
     def database_up(self) -> bool:
@@ -264,6 +306,13 @@ def _apply(conn: Connection, op: Op) -> None:
         conn.execute(update(outages).where(outages.c.id == row.id).values(kind=op["kind"], root_cause=op["title"]))
     else:
         raise ValueError(f"unknown history operation {name!r}")
+
+
+def _key_of(op: Op) -> str:
+    """The object key an operation writes for."""
+    if op["op"] == "event":
+        return f"{_prefix(op['object_type'])}:{op['object_id']}"
+    return str(op["key"])
 
 
 def _prefix(object_type: str) -> str:

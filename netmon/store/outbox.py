@@ -27,6 +27,7 @@ import contextlib
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -103,12 +104,21 @@ class Outbox:
     """An ordered, durable queue of operations written to the database by ``apply``, one transaction a flush."""
 
     def __init__(self, engine: Engine, apply: Callable[[Connection, Op], None], journal: Path | None,
-                 status: DatabaseStatus | None = None) -> None:
+                 status: DatabaseStatus | None = None,
+                 fence: Callable[[Connection], Callable[[Op], bool]] | None = None,
+                 refused: Callable[[list[Op]], None] | None = None) -> None:
+        """``fence`` (a cluster's poller): called once per transaction, it gives a test each operation must
+        pass to be applied in it; those that fail are dropped and, once committed, given to ``refused``."""
         self.engine = engine
         self._apply = apply
+        self._fence = fence
+        self._refused = refused
         self.journal = journal
         self.status = status or DatabaseStatus()
         self._queue: list[Op] = []
+        self._lock = threading.RLock()
+        """The service writes from the event loop and from the scheduler's threads (heartbeat, retry): one
+        writer at a time, or two flushes of the same queue would insert the same outage twice."""
         self._journal_ok = True
         self.written = 0
         self.rejected = 0
@@ -120,15 +130,17 @@ class Outbox:
     # ----------------------------------------------------------------------- queue
     def put(self, *ops: Op) -> bool:
         """Queue ``ops`` (journal first) and try to write everything queued. True if all is written."""
-        if not ops:
+        with self._lock:
+            if not ops:
+                return self.flush()
+            self._queue.extend(ops)
+            self._append(ops)
             return self.flush()
-        self._queue.extend(ops)
-        self._append(ops)
-        return self.flush()
 
     def retry(self) -> bool:
         """Write what is queued, if anything (cheap when the queue is empty)."""
-        return self.flush() if self._queue else True
+        with self._lock:
+            return self.flush() if self._queue else True
 
     def replay(self) -> int:
         """Queue the operations a previous run left in the journal (before anything new); how many."""
@@ -150,20 +162,31 @@ class Outbox:
 
     def flush(self) -> bool:
         """Write the whole queue in one transaction, in order. False (queue kept) if the database is away."""
+        with self._lock:
+            return self._flush()
+
+    def _flush(self) -> bool:
         if not self._queue:
             return True
         batch = list(self._queue)
         try:
             with self.engine.begin() as conn:
+                admit = self._fence(conn) if self._fence is not None else None
+                dropped = []
                 for op in batch:
-                    self._apply(conn, op)
+                    if admit is None or admit(op):
+                        self._apply(conn, op)
+                    else:
+                        dropped.append(op)
         except Exception as exc:  # judged below: transient (kept) or a bad operation (set aside)
             if is_transient(exc):
                 self.status.failed(exc, f"{len(batch)} history change(s)")
                 return False
             return self._flush_one_by_one(exc)
         del self._queue[: len(batch)]
-        self.written += len(batch)
+        self.written += len(batch) - len(dropped)
+        if self._refused is not None and admit is not None:
+            self._refused(dropped)
         self.status.succeeded(len(batch))
         if not self._queue:
             self._truncate()
@@ -176,6 +199,11 @@ class Outbox:
             op = self._queue[0]
             try:
                 with self.engine.begin() as conn:
+                    if self._fence is not None and not self._fence(conn)(op):
+                        if self._refused is not None:
+                            self._refused([op])
+                        self._queue.pop(0)
+                        continue
                     self._apply(conn, op)
             except Exception as exc:
                 if is_transient(exc):

@@ -63,7 +63,8 @@ def resolved(compose_bin: Path) -> dict[str, Any]:
     return data
 
 
-@pytest.mark.parametrize("profile", [[], ["--profile", "demo"]], ids=["default", "demo"])
+@pytest.mark.parametrize("profile", [[], ["--profile", "demo"], ["--profile", "cluster"]],
+                         ids=["default", "demo", "cluster"])
 def test_compose_config_is_valid(compose_bin: Path, profile: list[str]) -> None:
     proc = _run(compose_bin, *profile, "config", "-q")
     assert proc.returncode == 0, proc.stderr
@@ -77,6 +78,30 @@ def test_the_validator_really_rejects_a_broken_file(compose_bin: Path, tmp_path:
     proc = subprocess.run([str(compose_bin), "--env-file", str(ENV_EXAMPLE), "-f", str(broken), "config", "-q"],
                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=60, check=False)
     assert proc.returncode != 0 and "restarts" in proc.stderr
+
+
+def test_the_cluster_profile_runs_three_pollers_an_ha_pair_and_an_alertmanager_cluster(compose_bin: Path,
+                                                                                      tmp_path: Path) -> None:
+    """README "Scaling out": with NETMON_CLUSTER=true and PROMETHEUS_CONFIG=prometheus-cluster.yml in .env."""
+    env_file = tmp_path / ".env"
+    env_file.write_text(ENV_EXAMPLE.read_text(encoding="utf-8")
+                        + "\nNETMON_CLUSTER=true\nPROMETHEUS_CONFIG=prometheus-cluster.yml\n", encoding="utf-8")
+    proc = _run(compose_bin, "--profile", "cluster", "config", "--format", "json", env_file=env_file)
+    assert proc.returncode == 0, proc.stderr
+    services = json.loads(proc.stdout)["services"]
+    pollers = {n: s for n, s in services.items() if n.startswith("netmon")}
+    assert set(pollers) == {"netmon", "netmon-2", "netmon-3"}
+    ids = {s["environment"]["NETMON_POLLER_ID"] for s in pollers.values()}
+    assert len(ids) == 3 and all(s["environment"]["NETMON_CLUSTER"] == "true" for s in pollers.values())
+    for s in pollers.values():  # each reachable at its advertised name; all but the first also as `netmon`
+        own = s["environment"]["NETMON_ADVERTISE"].split("//", 1)[1].split(":", 1)[0]
+        assert own in s["networks"]["default"]["aliases"]
+    urls = {s["environment"]["NETMON_DATABASE_URL"] for s in pollers.values()}
+    assert len(urls) == 1  # one PostgreSQL: the control plane
+    for name in ("prometheus", "prometheus-2"):
+        assert "--config.file=/etc/prometheus/prometheus-cluster.yml" in services[name]["command"]
+    assert "--cluster.peer=alertmanager:9094" in services["alertmanager-2"]["command"]
+    assert (ROOT / "deploy" / "prometheus" / "prometheus-cluster.yml").is_file()
 
 
 def test_secrets_are_required_not_defaulted(compose_bin: Path) -> None:

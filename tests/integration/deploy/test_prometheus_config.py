@@ -68,6 +68,17 @@ def test_promtool_check_config(promtool: str) -> None:
     assert f"SUCCESS: {shipped} rule files found" in out  # rule_files resolved relative to the config file
 
 
+def test_promtool_check_cluster_config(promtool: str) -> None:
+    """The several-pollers variant: the same rules, the pollers found through netmon's /sd (http_sd)."""
+    config = PROM_CONFIG.with_name("prometheus-cluster.yml")
+    out = _run(promtool, "check", "config", str(config)).stdout
+    assert "SUCCESS" in out
+    cfg = yaml.safe_load(config.read_text(encoding="utf-8"))
+    jobs = {j["job_name"]: j for j in cfg["scrape_configs"]}
+    assert all(sd["url"].endswith(":9750/sd") for sd in jobs["netmon"]["http_sd_configs"])
+    assert cfg["rule_files"] == ["rules/*.rules.yml"]
+
+
 def test_prometheus_config_contents() -> None:
     cfg = yaml.safe_load(PROM_CONFIG.read_text(encoding="utf-8"))
     assert cfg["global"]["scrape_interval"] == "30s"
@@ -107,6 +118,8 @@ def test_promtool_rule_unit_tests(promtool: str) -> None:
 
 
 EXPECTED_ALERTS = {
+    "PollerDown",
+    "PollerUnscraped",
     "LinkDown",
     "DeviceDown",
     "SiteUnreachable",
