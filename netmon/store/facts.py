@@ -34,7 +34,9 @@ class FactStore:
         self.engine = engine
         self.touch_every_s = touch_every_s
         self.status = status or DatabaseStatus()
-        self._written: dict[tuple[str, int], tuple[Any, ...]] = {}
+        self._written: dict[tuple[str, int], int] = {}
+        """The hash of each interface's last written values: what is compared (a tuple of seven values each
+        would be ~14 MB more at 10× the province; two different values with one 64-bit hash are not a concern)."""
         self._touched: dict[tuple[str, int], float] = {}
         self._facts: dict[str, tuple[Any, ...]] = {}
         self._loaded = False
@@ -46,7 +48,7 @@ class FactStore:
         with self.engine.connect() as conn:
             for row in conn.execute(table(m.Interface).select()):
                 key = (row.device_id, row.if_index)
-                self._written[key] = tuple(getattr(row, f) for f in _ITF_FIELDS)
+                self._written[key] = hash(tuple(getattr(row, f) for f in _ITF_FIELDS))
                 self._touched[key] = row.last_seen.timestamp() if row.last_seen else 0.0
         self._loaded = True
 
@@ -64,7 +66,7 @@ class FactStore:
             return 0
 
     def _save(self, observations: Iterable[DeviceObs], known_devices: set[str]) -> int:
-        written: dict[tuple[str, int], tuple[Any, ...]] = {}
+        written: dict[tuple[str, int], int] = {}
         touched: dict[tuple[str, int], float] = {}
         facts_seen: dict[str, tuple[Any, ...]] = {}
         new: list[dict[str, Any]] = []
@@ -84,16 +86,19 @@ class FactStore:
             for itf in obs.interfaces.values():
                 key = (obs.device_id, itf.if_index)
                 values = tuple(getattr(itf, f) for f in _ITF_FIELDS)
-                row = dict(zip(_ITF_FIELDS, values, strict=True))
-                if key not in self._written:
+                digest = hash(values)
+                before = self._written.get(key)
+                if before is None:
+                    row = dict(zip(_ITF_FIELDS, values, strict=True))
                     new.append({"device_id": key[0], "if_index": key[1], **row, "first_seen": seen, "last_seen": seen})
-                elif self._written[key] != values:
+                elif before != digest:
+                    row = dict(zip(_ITF_FIELDS, values, strict=True))
                     changed.append({"_d": key[0], "_i": key[1], **row, "last_seen": seen})
                 elif obs.at - self._touched.get(key, 0.0) >= self.touch_every_s:
                     touch.append(key)
                 else:
                     continue
-                written[key] = values
+                written[key] = digest
                 touched[key] = obs.at
         if not (new or changed or touch or fact_updates):
             return 0
