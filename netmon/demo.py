@@ -371,9 +371,9 @@ def _summary(service: Any, log: Log, opened: list[Incident], console: Console) -
     log.echo = True
     log(f"summary: {polled}/{len(m.stats)} devices polled; {len(opened)} incident(s) opened, "
         f"{len(m.incidents)} still open")
-    for inc in opened:
-        state = "open" if inc.key in m.incidents else "closed"
-        log(f"  {state:6} {inc.key}: {inc.title}")
+    for inc in opened:  # an open one as it is now (a link down that turned flapping says so)
+        now = m.incidents.get(inc.key)
+        log(f"  {'open' if now else 'closed':6} {inc.key}: {(now or inc).title}")
 
 
 def default_workdir() -> Path:
