@@ -43,6 +43,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "unknown_zone": ("múi giờ không tồn tại {name!r}: dùng tên IANA, ví dụ Asia/Ho_Chi_Minh",
                      "unknown time zone {name!r}: use an IANA name such as Asia/Ho_Chi_Minh"),
     "bad_setting": ("thiết lập sai {details}", "bad setting {details}"),
+    "cluster_needs_postgresql": (
+        "NETMON_CLUSTER cần cơ sở dữ liệu PostgreSQL dùng chung (NETMON_DATABASE_URL=postgresql+psycopg://…); "
+        "trên SQLite netmon chạy một poller duy nhất: bỏ NETMON_CLUSTER",
+        "NETMON_CLUSTER needs the shared PostgreSQL database (NETMON_DATABASE_URL=postgresql+psycopg://…); "
+        "on SQLite netmon runs as a single poller: unset NETMON_CLUSTER"),
     "file_problem": ("{where}{what}", "{where}{what}"),
     "database_missing": (
         "không có cơ sở dữ liệu tại {path}: kiểm tra --database hoặc NETMON_DATABASE_URL ('netmon sync' hoặc "

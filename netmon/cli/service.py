@@ -55,8 +55,7 @@ def run(
     inv = dataclasses.replace(inv, origins={})
     engine = make_engine(database or settings.database_url)
     if settings.cluster and engine.dialect.name != "postgresql":  # before anything is written
-        raise fail("NETMON_CLUSTER needs the shared PostgreSQL database (NETMON_DATABASE_URL=postgresql+psycopg://…); "
-                   "on SQLite netmon runs as a single poller: unset NETMON_CLUSTER")
+        raise fail(t("cluster_needs_postgresql"))
     upgrade(engine)
     plan = syncer.plan(engine, inv)
     if not plan.empty:
