@@ -179,6 +179,9 @@ class Monitor:
     """Trap receiver counters by outcome, for /metrics (set by the service once its receiver runs)."""
 
     topology: Topology = field(init=False)
+    judged: Topology = field(init=False)
+    """What this monitor judges at each batch: the whole tree, or — one poller of a cluster — what it owns and
+    the ancestors it probes (:meth:`Topology.restricted`): its work per batch follows its share, not the province."""
     health: st.HealthState = field(init=False)
     incidents: dict[str, Incident] = field(default_factory=dict)
     observations: dict[str, DeviceObs] = field(default_factory=dict)
@@ -212,6 +215,7 @@ class Monitor:
 
     def __post_init__(self) -> None:
         self.topology = topology_from_inventory(self.inventory)
+        self.judged = self.topology
         self.health = st.HealthState.initial(self.topology)
         self.by_id = {t.device_id: t for t in self.targets}
         self.by_host = {t.host: t for t in self.targets}
@@ -310,7 +314,7 @@ class Monitor:
     # ---------------------------------------------------------------- judging
     def _judged(self, walks: Sequence[PollResult], now: datetime, maintenance: frozenset[str],
                 state: st.HealthState, track: bool, look: PathLook | None = None) -> Judgement:
-        return judge(walks, self.icmp_results, state, self.topology, now, watched=self.watched, params=self.params,
+        return judge(walks, self.icmp_results, state, self.judged, now, watched=self.watched, params=self.params,
                      icmp=self.icmp.enabled, maintenance=maintenance, tracker=self.tracker if track else None,
                      path=look)
 
@@ -530,20 +534,37 @@ class Monitor:
                     taken.append(o.key)
         was_probed = before.probed if before is not None else frozenset(self.by_id)
         dropped = was_probed - scope.probed
+        self._narrow(scope, dropped)
         if dropped:  # no longer polled: forget what was known (unknown again if it comes back)
-            self.health = st.HealthState(
-                {d: st.DeviceHealth() if d in dropped else h for d, h in self.health.devices.items()},
-                {ln: st.LinkHealth() if not (set(self.topology.links[ln].ends_devices) & scope.probed) else h
-                 for ln, h in self.health.links.items()},
-                {b: st.DeviceHealth() if b in dropped else h for b, h in self.health.base_stations.items()},
-                self.health.at, self.health.path)
             for table2 in (self.observations, self.rates, self.icmp_results):
                 for d in [d for d in table2 if d in dropped]:
                     del table2[d]
+            for d in dropped:  # another poller counts its interfaces now
+                self.tracker.forget(d)
             self._confirming -= dropped
         if taken:
             self._incidents(datetime.now(UTC), "handover")
         return scope.probed - was_probed if before is not None else scope.probed
+
+    def scope_to(self, scope: Scope) -> None:
+        """Start as one poller of a cluster that owns ``scope`` (nothing, until its first beat says what): it
+        judges and keeps state only for that. The outage history is left as it is (:meth:`rescope` sorts it)."""
+        self.scope = scope
+        self._narrow(scope, frozenset(self.by_id) - scope.probed)
+
+    def _narrow(self, scope: Scope, dropped: frozenset[str]) -> None:
+        """Judge only what ``scope`` owns and probes; keep the health of what stays, forget the rest (what comes
+        back later starts ``unknown``)."""
+        self.judged = judged = self.topology.restricted(scope.probed, scope.stations | scope.probed, scope.links)
+        old = self.health
+        fresh_device, fresh_link = st.DeviceHealth(), st.LinkHealth()
+        self.health = st.HealthState(
+            {d: fresh_device if d in dropped else old.devices.get(d, fresh_device) for d in judged.nodes},
+            {ln: fresh_link if dropped.intersection(e.ends_devices) else old.links.get(ln, fresh_link)
+             for ln, e in judged.links.items()},
+            {b: fresh_device if b in dropped else old.base_stations.get(b, fresh_device)
+             for b in judged.base_stations},
+            old.at, old.path)
 
     def _adopt(self, new: dict[str, Incident]) -> set[str]:
         """Incidents whose outage a previous run opened: the same outage goes on, from its stored start

@@ -193,7 +193,7 @@ class Service:
         self.history.fence = self.fence
         if facts is not None:
             facts.fence = self.fence
-        self.monitor.scope = Scope()  # nothing until the first beat says what it owns
+        self.monitor.scope_to(Scope())  # nothing until the first beat says what it owns
         self.monitor.scope_fresh = self.membership.fresh
         log.info("cluster: poller %s (%s), %d units, failover %.0f s", poller_id, url, len(units), s.failover_s)
 

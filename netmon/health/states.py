@@ -407,10 +407,16 @@ class _Judge:
         blind = h.blind
         if h.blind_since is not None and h.last_check is not None and not blind and new is State.UP:
             blind = (h.last_check.at - h.blind_since).total_seconds() >= self.params.blind_after_s
+        failures = 0 if reset else h.consecutive_failures
+        in_maintenance = key in self.maintenance
+        waiting_for = parent_id if wait else None
+        if (new is h.state and since == h.since and failures == h.consecutive_failures
+                and in_maintenance == h.in_maintenance and waiting_for == h.waiting_for and behind == h.behind
+                and blind == h.blind):
+            return h  # nothing changed (most records at most passes): a copy costs more than the judgement
         return replace(
-            h, state=new, since=since, consecutive_failures=0 if reset else h.consecutive_failures,
-            in_maintenance=key in self.maintenance, waiting_for=parent_id if wait else None, behind=behind,
-            blind=blind,
+            h, state=new, since=since, consecutive_failures=failures, in_maintenance=in_maintenance,
+            waiting_for=waiting_for, behind=behind, blind=blind,
         )
 
     def _rule(

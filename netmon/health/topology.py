@@ -145,6 +145,27 @@ class Topology:
     def devices_at(self, site_id: str) -> tuple[str, ...]:
         return tuple(n.id for n in self.nodes.values() if n.site_id == site_id)
 
+    def restricted(self, devices: Iterable[str], stations: Iterable[str] = (), links: Iterable[str] = (),
+                   ) -> Topology:
+        """The part of the tree one poller of a cluster judges, so that its work per batch follows what it owns,
+        not the province: ``devices`` and their ancestors, the ends of ``links`` (and theirs), the links
+        between the devices kept, and ``stations``. Order and facts are the whole tree's; ids it does not
+        know are ignored."""
+        keep: set[str] = set()
+        for dev in (*devices, *(d for ln in links if ln in self.links for d in self.links[ln].ends_devices)):
+            if dev in self.nodes and dev not in keep:
+                keep.add(dev)
+                keep.update(self.ancestors(dev))
+        wanted = set(stations)
+        return Topology(
+            nodes={d: n for d, n in self.nodes.items() if d in keep},
+            links={ln: e for ln, e in self.links.items()
+                   if all(d in keep or d not in self.nodes for d in e.ends_devices)
+                   and any(d in keep for d in e.ends_devices)},
+            base_stations={b: n for b, n in self.base_stations.items() if b in wanted},
+            province=self.province,
+        )
+
 
 def _parents_first(nodes: Mapping[str, Node], children: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
     """Breadth-first from the roots, in inventory order; a parent cycle is an error."""

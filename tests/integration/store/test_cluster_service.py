@@ -156,6 +156,12 @@ def test_two_pollers_split_the_province_hand_over_an_open_outage_and_fence_the_o
     rig.poll("a", "b")
     ea, eb = exported_devices(a), exported_devices(b)
     assert ea | eb == every and not ea & eb  # Prometheus sees every device once
+    for svc, scope in ((a, sa), (b, sb)):  # each judges and keeps state for its share, not the province
+        judged, health = svc.monitor.judged, svc.monitor.health
+        assert scope.devices <= set(judged.nodes) <= scope.devices | scope.probed
+        assert set(judged.base_stations) == scope.stations
+        assert set(health.devices) == set(judged.nodes) and set(health.base_stations) == scope.stations
+        assert len(judged.nodes) + len(judged.base_stations) < len(rig.inv.devices) + len(rig.inv.base_stations)
 
     # A district router dies; its owner judges the district outage, the other (which probes only the root
     # above its own subtrees) raises nothing.

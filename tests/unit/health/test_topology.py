@@ -104,3 +104,28 @@ def test_hand_made_topologies_reject_cycles_and_unknown_parents() -> None:
         topology_from_parents({"a": "ghost"})
     topo = topology_from_parents({"core": None, "d": "core", "c": "d"})
     assert topo.order == ("core", "d", "c") and topo.descendants("core") == ("d", "c")
+
+
+def test_restricted_keeps_a_subtree_its_ancestors_and_the_links_between_them(sample: Topology) -> None:
+    """One poller of a cluster judges its share: what it owns plus the ancestors it probes, in the tree's order,
+    with the whole tree's facts; the root's downlinks to other subtrees are not its business."""
+    district = next(d for d, n in sample.nodes.items() if n.role == "district" and sample.children[d])
+    subtree = (district, *sample.descendants(district))
+    station = next(iter(sample.base_stations))
+    part = sample.restricted(subtree, [station, "no-such-station"], ["no-such-link"])
+    root = sample.ancestors(district)[-1]
+    assert set(part.nodes) == {*subtree, *sample.ancestors(district)}
+    assert part.order == tuple(d for d in sample.order if d in part.nodes)
+    assert part.nodes[district] is sample.nodes[district] and part.province == sample.province
+    assert set(part.base_stations) == {station}
+    assert set(part.links) == {ln for ln, e in sample.links.items() if set(e.ends_devices) <= set(part.nodes)}
+    assert all(e.child in part.nodes for e in part.links.values() if e.child)
+    assert len(part.children[root]) == 1 < len(sample.children[root])
+
+
+def test_restricted_to_a_link_keeps_both_its_ends() -> None:
+    """A link a poller owns is judged from both ends, even one it does not poll (it is then unknown there)."""
+    topo = topology_from_parents({"core": None, "d1": "core", "c1": "d1", "d2": "core"})
+    part = topo.restricted([], links=["ln-c1"])
+    assert set(part.nodes) == {"core", "d1", "c1"} and set(part.links) == {"ln-c1", "ln-d1"}
+    assert topo.restricted([]).nodes == {}
