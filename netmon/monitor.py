@@ -131,6 +131,9 @@ class FactSink(Protocol):
 
     def save_hardware(self, hardware: dict[str, Hardware]) -> None: ...
 
+    def forget(self, devices: Iterable[str]) -> None:
+        """Let go of what is remembered of devices another poller of a cluster polls now."""
+
 
 @dataclass
 class PollStats:
@@ -541,6 +544,8 @@ class Monitor:
                     del table2[d]
             for d in dropped:  # another poller counts its interfaces now
                 self.tracker.forget(d)
+            if self.facts is not None:
+                self.facts.forget(dropped)
             self._confirming -= dropped
         if taken:
             self._incidents(datetime.now(UTC), "handover")

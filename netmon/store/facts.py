@@ -24,6 +24,7 @@ from netmon.store.cluster import Fence
 from netmon.store.models import table
 from netmon.store.outbox import DatabaseStatus, is_transient
 
+_LOAD_CHUNK = 500
 _ITF_FIELDS = ("name", "descr", "alias", "if_type", "speed_bps", "admin_status", "oper_status")
 
 
@@ -34,30 +35,51 @@ class FactStore:
         self.engine = engine
         self.touch_every_s = touch_every_s
         self.status = status or DatabaseStatus()
-        self._written: dict[tuple[str, int], int] = {}
-        """The hash of each interface's last written values: what is compared (a tuple of seven values each
-        would be ~14 MB more at 10× the province; two different values with one 64-bit hash are not a concern)."""
-        self._touched: dict[tuple[str, int], float] = {}
+        self._written: dict[str, dict[int, int]] = {}
+        """Per device saved so far: the hash of each interface's last written values, by ifIndex — what is
+        compared (seven values per interface would be ~14 MB more at 10× the province; two different values
+        with one 64-bit hash are not a concern). Read from the database the first time a device is saved, so a
+        poller holds only what it polls (one of a cluster: its share, not the province's ~400,000 interfaces)."""
+        self._touched: dict[str, float] = {}
+        """Per device: when the ``last_seen`` of its unchanged interfaces was last refreshed (together: one
+        time per device, not one per interface)."""
         self._facts: dict[str, tuple[Any, ...]] = {}
-        self._loaded = False
         self.fence: Fence | None = None
         """One poller of a cluster: facts are written only for the devices it owns (checked in the write's
         transaction; the rest dropped)."""
 
-    def _load(self) -> None:
+    def _load(self, devices: Iterable[str]) -> None:
+        """What the database holds of the interfaces of ``devices`` not read yet."""
+        missing = sorted({d for d in devices if d not in self._written})
+        if not missing:
+            return
+        itf = table(m.Interface)
+        written: dict[str, dict[int, int]] = {d: {} for d in missing}
+        touched: dict[str, float] = {}
         with self.engine.connect() as conn:
-            for row in conn.execute(table(m.Interface).select()):
-                key = (row.device_id, row.if_index)
-                self._written[key] = hash(tuple(getattr(row, f) for f in _ITF_FIELDS))
-                self._touched[key] = row.last_seen.timestamp() if row.last_seen else 0.0
-        self._loaded = True
+            for start in range(0, len(missing), _LOAD_CHUNK):
+                chunk = missing[start:start + _LOAD_CHUNK]
+                for row in conn.execute(select(itf).where(itf.c.device_id.in_(chunk))):
+                    written[row.device_id][row.if_index] = hash(tuple(getattr(row, f) for f in _ITF_FIELDS))
+                    seen = row.last_seen.timestamp() if row.last_seen else 0.0
+                    touched[row.device_id] = min(seen, touched.get(row.device_id, seen))
+        self._written.update(written)  # only now: a device whose read failed is read again next time
+        self._touched.update(touched)
+
+    def forget(self, devices: Iterable[str]) -> None:
+        """Let go of what is remembered of ``devices`` (another poller of a cluster polls them now; read again
+        from the database if they come back)."""
+        for d in devices:
+            self._written.pop(d, None)
+            self._touched.pop(d, None)
+            self._facts.pop(d, None)
 
     def save(self, observations: Iterable[DeviceObs], known_devices: set[str]) -> int:
         """Store facts of ``known_devices`` (rows in ``device``) and every interface seen; rows written
         (0 while the database is away: nothing is lost, the next poll brings the same facts)."""
         try:
-            if not self._loaded:
-                self._load()
+            observations = [o for o in observations if o.ok]
+            self._load(o.device_id for o in observations)
             return self._save(observations, known_devices)
         except Exception as exc:
             if not is_transient(exc):
@@ -66,40 +88,45 @@ class FactStore:
             return 0
 
     def _save(self, observations: Iterable[DeviceObs], known_devices: set[str]) -> int:
-        written: dict[tuple[str, int], int] = {}
-        touched: dict[tuple[str, int], float] = {}
+        written: dict[str, dict[int, int]] = {}
+        touched: dict[str, float] = {}
         facts_seen: dict[str, tuple[Any, ...]] = {}
         new: list[dict[str, Any]] = []
         changed: list[dict[str, Any]] = []
         touch: list[tuple[str, int]] = []
         fact_updates: list[dict[str, Any]] = []
         for obs in observations:
-            if not obs.ok:
-                continue
             seen = datetime.fromtimestamp(obs.at, UTC)
-            if obs.device_id in known_devices:
+            dev_id = obs.device_id
+            if dev_id in known_devices:
                 facts = (obs.sys_name, obs.sys_descr, obs.sys_object_id)
-                if self._facts.get(obs.device_id) != facts:
-                    facts_seen[obs.device_id] = facts
-                    fact_updates.append({"_id": obs.device_id, "sys_name": obs.sys_name, "sys_descr": obs.sys_descr,
+                if self._facts.get(dev_id) != facts:
+                    facts_seen[dev_id] = facts
+                    fact_updates.append({"_id": dev_id, "sys_name": obs.sys_name, "sys_descr": obs.sys_descr,
                                          "sys_object_id": obs.sys_object_id, "facts_at": seen})
+            known = self._written.get(dev_id, {})
+            due = obs.at - self._touched.get(dev_id, 0.0) >= self.touch_every_s
+            digests: dict[int, int] = {}
             for itf in obs.interfaces.values():
-                key = (obs.device_id, itf.if_index)
                 values = tuple(getattr(itf, f) for f in _ITF_FIELDS)
                 digest = hash(values)
-                before = self._written.get(key)
+                before = known.get(itf.if_index)
                 if before is None:
                     row = dict(zip(_ITF_FIELDS, values, strict=True))
-                    new.append({"device_id": key[0], "if_index": key[1], **row, "first_seen": seen, "last_seen": seen})
+                    new.append({"device_id": dev_id, "if_index": itf.if_index, **row, "first_seen": seen,
+                                "last_seen": seen})
                 elif before != digest:
                     row = dict(zip(_ITF_FIELDS, values, strict=True))
-                    changed.append({"_d": key[0], "_i": key[1], **row, "last_seen": seen})
-                elif obs.at - self._touched.get(key, 0.0) >= self.touch_every_s:
-                    touch.append(key)
+                    changed.append({"_d": dev_id, "_i": itf.if_index, **row, "last_seen": seen})
+                elif due:
+                    touch.append((dev_id, itf.if_index))
                 else:
                     continue
-                written[key] = digest
-                touched[key] = obs.at
+                digests[itf.if_index] = digest
+            if digests:
+                written[dev_id] = digests
+            if due:
+                touched[dev_id] = obs.at
         if not (new or changed or touch or fact_updates):
             return 0
         interfaces = table(m.Interface)
@@ -117,8 +144,8 @@ class FactStore:
                     changed = [r for r in changed if r["_d"] not in gone]
                     touch = [k for k in touch if k[0] not in gone]
                     fact_updates = [r for r in fact_updates if r["_id"] not in gone]
-                    written = {k: v for k, v in written.items() if k[0] not in gone}
-                    touched = {k: v for k, v in touched.items() if k[0] not in gone}
+                    written = {k: v for k, v in written.items() if k not in gone}
+                    touched = {k: v for k, v in touched.items() if k not in gone}
                     facts_seen = {k: v for k, v in facts_seen.items() if k not in gone}
                 self.fence.refused([_device_key(d, known_devices) for d in refused], "device fact")
             if new and self.fence is not None:
@@ -136,7 +163,8 @@ class FactStore:
                 conn.execute(stmt.values(last_seen=now), [{"_d": d, "_i": i} for d, i in touch])
             if fact_updates:
                 conn.execute(update(dev).where(dev.c.id == bindparam("_id")), fact_updates)
-        self._written.update(written)  # only now: what the database did not take is written next time
+        for dev_id, digests in written.items():  # only now: what the database did not take is written next time
+            self._written.setdefault(dev_id, {}).update(digests)
         self._touched.update(touched)
         self._facts.update(facts_seen)
         return len(new) + len(changed) + len(touch) + len(fact_updates)

@@ -139,6 +139,9 @@ class FakeFacts:
     def save_hardware(self, hardware: dict[str, Hardware]) -> None:
         self.hardware.append(hardware)
 
+    def forget(self, devices: Iterable[str]) -> None:
+        pass
+
 
 # ------------------------------------------------------------------------------------------------ set-up
 @dataclass
