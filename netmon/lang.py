@@ -82,6 +82,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                  "{option}: not an ISO date or date-time: {text!r} (e.g. 2026-05-06 or 2026-05-06T09:30; without "
                  "an offset it is {zone} time)"),
     "bad_hostport": ("{what} phải là HOST:PORT, nhận được {text!r}", "{what} must be HOST:PORT, got {text!r}"),
+    "bad_part": ("--part phải là K/N với 1 ≤ K ≤ N (ví dụ 1/2), nhận được {text!r}",
+                 "--part must be K/N with 1 ≤ K ≤ N (e.g. 1/2), got {text!r}"),
     "unknown_device": ("không có thiết bị {device!r} trong kiểm kê{hint}", "unknown device {device!r}{hint}"),
     "did_you_mean": ("; có phải {names}?", "; did you mean {names}?"),
     "open": ("(đang mở)", "(open)"),

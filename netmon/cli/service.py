@@ -121,22 +121,31 @@ def simulate(
     traps: Annotated[str | None, typer.Option(help="Send traps to HOST:PORT (e.g. 127.0.0.1:1162).")] = None,
     control: Annotated[str | None, typer.Option(help="JSON control port HOST:PORT (tests, benchmarks).")] = None,
     duration: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
+    part: Annotated[str, typer.Option(help="Serve only part K of N of the agents (K/N): one socket per agent, so "
+                                      "N processes share what one process's descriptor limit cannot hold.")]
+    = "1/1",
 ) -> None:
     """Serve real SNMP for every device and base station on its loopback address; play a scenario."""
     import asyncio
 
     from netmon.inventory.problems import InventoryError
     from netmon.secrets import SecretError
-    from netmon.sim.run import SimConfig, Simulator, run_simulator
+    from netmon.sim.run import SimConfig, Simulator, parse_part, run_simulator
 
+    try:
+        share = parse_part(part)
+    except ValueError:
+        raise fail(t("bad_part", text=part), 2) from None
     log_to_stderr("%(asctime)s %(name)s %(message)s")
     cfg = SimConfig(inventory, scale, scenario_or_exit(scenario), hostport(traps, "--traps"),
-                    hostport(control, "--control"), duration=duration)
+                    hostport(control, "--control"), duration=duration, part=share)
 
     def ready(sim: Simulator, seconds: float) -> None:
         # a line for a program (`netmon demo` and the tests wait for it): never translated
-        v3 = sum(1 for d in sim.world.devices.values() if d.v3)
-        out.print(f"ready: {len(sim.world.devices)} agents ({v3} SNMPv3) in {seconds:.1f} s; "
+        mine = sim.devices()
+        v3 = sum(1 for d in mine if d.v3)
+        of = f", part {share[0]}/{share[1]} of {len(sim.world.devices)}," if share != (1, 1) else ""
+        out.print(f"ready: {len(mine)} agents ({v3} SNMPv3){of} in {seconds:.1f} s; "
                   f"blackholes {'on' if sim.blackholes.enabled else 'off (not in a private netns)'}", markup=False)
 
     try:
@@ -144,6 +153,6 @@ def simulate(
     except InventoryError as exc:
         print_problems(exc.problems)
         raise fail(t("problems", n=len(exc.problems))) from None
-    except SecretError as exc:
+    except (SecretError, OSError) as exc:  # OSError: an address taken, too few descriptors
         raise fail(f"netmon simulate: {exc}") from None
     out.print(t("stopped"), markup=False)

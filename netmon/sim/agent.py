@@ -148,7 +148,7 @@ class Agents:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def start(self, loop: asyncio.AbstractEventLoop, devices: list[SimDevice]) -> None:
-        _raise_fd_limit(len(devices) + 256)
+        raise_fd_limit(len(self.sockets) + len(devices) + 256)
         self._loop = loop
         for dev in devices:
             family = socket.AF_INET6 if ":" in dev.host else socket.AF_INET
@@ -219,10 +219,14 @@ def _send(sock: socket.socket, data: bytes, addr: tuple[str, int]) -> None:
         log.debug("send failed: %s", exc)
 
 
-def _raise_fd_limit(needed: int) -> None:
+def raise_fd_limit(needed: int) -> None:
+    """Lift the soft limit of open files to the hard one (no privilege needed) when ``needed`` is more; OSError
+    when even the hard limit is too low (split the agents over processes: ``netmon simulate --part K/N``)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < needed:
-        target = needed if hard == resource.RLIM_INFINITY else min(hard, max(needed, soft))
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-        if target < needed:
-            raise OSError(f"need {needed} open files for the agents but the limit is {hard}")
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return
+    target = needed if hard == resource.RLIM_INFINITY else hard
+    resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    if target < needed:
+        raise OSError(f"need {needed} open files for the agents but the hard limit is {hard}: "
+                      f"split them over processes with --part K/N")

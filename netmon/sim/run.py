@@ -4,6 +4,11 @@ One process, one asyncio loop: the v1/v2c agents (:mod:`netmon.sim.agent`), the
 SNMPv3 agents (:mod:`netmon.sim.v3`, the same sockets inside the project's USM), the scenario clock, traps and the
 blackhole routes that make unreachable devices silent to ICMP too.  A small
 line-based JSON control port lets tests and benchmarks change state on demand.
+
+One socket per agent: the 20× province (~27,500 agents) needs more descriptors than a process may have
+(RLIMIT_NOFILE's hard limit, often 20,000 or less without privilege). ``--part K/N`` splits the agents over N
+processes (:func:`part_ids`). Each part keeps the whole world and plays every event on it — a district router
+down in one part silences its communes in another — but answers, traps and blackholes only for its own agents.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import logging
 import signal
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,12 +27,12 @@ from typing import TYPE_CHECKING, Any
 from netmon import secrets
 from netmon.inventory import schema as s
 from netmon.inventory.load import Inventory, load_inventory
-from netmon.sim.agent import Agents
+from netmon.sim.agent import Agents, raise_fd_limit
 from netmon.sim.build import build_world
 from netmon.sim.netns import Blackholes
 from netmon.sim.scenario import Action, Event, Scenario, load_scenario, timeline
 from netmon.sim.traps import encode_trap, send_trap, trap_varbinds
-from netmon.sim.world import Behaviour, Change, World
+from netmon.sim.world import Behaviour, Change, SimDevice, World
 
 if TYPE_CHECKING:
     from netmon.sim.v3 import V3Agents, V3User
@@ -44,6 +49,25 @@ class SimConfig:
     control: tuple[str, int] | None = None
     blackhole: bool | None = None  # None: when in a private network namespace
     duration: float | None = None
+    part: tuple[int, int] = (1, 1)  # (K, N): serve only the K-th of N shares of the agents (see part_ids)
+
+
+def parse_part(text: str) -> tuple[int, int]:
+    """``K/N`` (1 ≤ K ≤ N) as (K, N); ValueError when it is not."""
+    k, slash, n = text.strip().partition("/")
+    if not slash or not k.strip().isdigit() or not n.strip().isdigit():
+        raise ValueError(text)
+    part = int(k), int(n)
+    if not 1 <= part[0] <= part[1]:
+        raise ValueError(text)
+    return part
+
+
+def part_ids(ids: Iterable[str], part: tuple[int, int]) -> set[str]:
+    """The agents part K of N serves: the K-th, (K+N)-th, … of the sorted ids. The N parts of the same inventory
+    serve every agent exactly once, and as many each (±1)."""
+    k, n = part
+    return {agent for i, agent in enumerate(sorted(ids)) if i % n == k - 1}
 
 
 def load_for_simulation(cfg: SimConfig) -> Inventory:
@@ -112,9 +136,22 @@ class Simulator:
     log_lines: list[str] = field(default_factory=list)
     on_change: Callable[[str], None] | None = None
     v3_agents: V3Agents | None = None
+    part: tuple[int, int] = (1, 1)
+    served: set[str] | None = None  # the agents this part serves; None: every one
+
+    def serves(self, device_id: str) -> bool:
+        return self.served is None or device_id in self.served
+
+    def devices(self) -> list[SimDevice]:
+        """The agents this process serves."""
+        return [d for d in self.world.devices.values() if self.serves(d.id)]
 
     def apply(self, event: Event) -> list[Change]:
-        """Apply one scenario event now; send the traps it causes; keep blackholes in step."""
+        """Apply one scenario event now; send the traps it causes; keep blackholes in step.
+
+        The event changes the whole world (every part plays the same events, so their worlds agree); what is
+        seen of it — the log line, traps, blackholes, the changes returned — is only this part's agents'. An
+        event that changes none of them is another part's business: silent here."""
         now = time.time()
         w = self.world
         if event.device not in w.devices:
@@ -134,7 +171,10 @@ class Simulator:
             w.set_behaviour(event.device, Behaviour.DROP)
         elif event.action is Action.NORMAL:
             w.set_behaviour(event.device, Behaviour.NORMAL)
-        self.blackholes.update({d.host for d in w.unreachable()})
+        self.blackholes.update({d.host for d in w.unreachable() if self.serves(d.id)})
+        changes = [c for c in changes if self.serves(c.device)]
+        if not changes and not self.serves(event.device):
+            return []
         unreachable = sum(1 for c in changes if c.kind == "unreachable")
         line = f"t+{now - self.started:6.1f}s {event.action.value} {event.device}"
         line += f" {event.interface}" if event.interface else ""
@@ -163,8 +203,9 @@ class Simulator:
     def state(self) -> dict[str, Any]:
         v3 = self.v3_agents.stats if self.v3_agents is not None else None
         return {
-            "devices": len(self.world.devices),
-            "unreachable": sorted(d.id for d in self.world.unreachable()),
+            "devices": len(self.devices()),
+            "part": f"{self.part[0]}/{self.part[1]}",
+            "unreachable": sorted(d.id for d in self.world.unreachable() if self.serves(d.id)),
             "requests": self.agents.stats.requests + (v3.requests if v3 else 0),
             "dropped": self.agents.stats.dropped + (v3.dropped if v3 else 0),
             "uptime_s": round(time.time() - self.started, 1),
@@ -184,7 +225,10 @@ async def play(sim: Simulator, scenario: Scenario) -> None:
 
 
 async def _control(sim: Simulator, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """One JSON object per line in (a step without ``at``, or ``{"state": true}``); one JSON line out."""
+    """One JSON object per line in (a step without ``at``, or ``{"state": true}``); one JSON line out.
+
+    With ``--part``, a step changes this part's world and reports this part's agents' changes: send it to every
+    part to change the province."""
     try:
         while line := await reader.readline():
             try:
@@ -195,7 +239,8 @@ async def _control(sim: Simulator, reader: asyncio.StreamReader, writer: asyncio
                     event = Event(0.0, 0, Action(req["action"]), req["device"], req.get("interface"),
                                   float(req.get("delay", 2.5)))
                     changes = sim.apply(event)
-                    reply = {"ok": True, "changes": [c.kind + ":" + c.device for c in changes]}
+                    reply = {"ok": True, "changes": [c.kind + ":" + c.device for c in changes],
+                             "served": sim.serves(event.device)}  # False: another part's agent
             except (ValueError, KeyError, TypeError) as exc:
                 reply = {"ok": False, "error": str(exc)}
             writer.write((json.dumps(reply) + "\n").encode())
@@ -215,9 +260,12 @@ async def run_simulator(cfg: SimConfig, ready: Callable[[Simulator, float], None
     world = build_world(inv, now)
     comms = communities(inv)
     loop = asyncio.get_running_loop()
+    served = None if cfg.part == (1, 1) else part_ids(world.devices, cfg.part)
+    mine = [d for d in world.devices.values() if served is None or d.id in served]
+    raise_fd_limit(len(mine) + 256)  # every agent's socket (v1/v2c and v3), and room for the rest
     agents = Agents(world, comms)
-    v2 = [d for d in world.devices.values() if not d.v3]
-    v3 = [d for d in world.devices.values() if d.v3]
+    v2 = [d for d in mine if not d.v3]
+    v3 = [d for d in mine if d.v3]
     agents.start(loop, v2)
     v3_agents = None
     try:
@@ -228,7 +276,7 @@ async def run_simulator(cfg: SimConfig, ready: Callable[[Simulator, float], None
             v3_agents.start(loop, v3)
         default_community = next(iter(comms.values()), b"public")
         sim = Simulator(world, agents, Blackholes(cfg.blackhole), cfg.trap_target, comms, default_community,
-                        started=now, v3_agents=v3_agents)
+                        started=now, v3_agents=v3_agents, part=cfg.part, served=served)
         server = None
         if cfg.control is not None:
             server = await asyncio.start_server(lambda r, w: _control(sim, r, w), *cfg.control)

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from simulated import SIM_ENV, SimProcess, free_port, start_simulator
+from simulated import SIM_ENV, SimProcess, free_port, inventory_on_port, start_simulator
 
 from netmon.inventory.load import load_inventory
 
@@ -189,6 +189,48 @@ def test_traps_reach_snmptrapd(tmp_path: Path) -> None:
     assert ".1.3.6.1.6.3.1.1.5.4" in output  # linkUp
     assert ".1.3.6.1.6.3.1.1.5.1" in output  # coldStart
     assert inv.devices[COMMUNE].mgmt.host in output  # sent from the device's own address
+
+
+def test_two_parts_serve_the_province_between_them(tmp_path: Path) -> None:
+    """``--part K/N``: each process binds only its share (one socket per agent, the descriptor limit); a step sent
+    to every part changes the province as one process would."""
+    from netmon.sim.run import part_ids
+
+    port = free_port()
+    inv_dir = inventory_on_port(tmp_path, port)
+    inv = load_inventory(inv_dir)
+    ids = [*inv.devices, *(b.id for b in inv.base_stations.values() if b.mgmt)]
+    mine = {k: part_ids(ids, (k, 2)) for k in (1, 2)}
+    parts = [start_simulator(tmp_path, "--part", f"{k}/2", inventory=inv_dir, port=port) for k in (1, 2)]
+    try:
+        for k, sim in enumerate(parts, 1):
+            assert sim.ready_line.startswith(f"ready: {len(mine[k])} agents (")
+            assert f"part {k}/2 of 1372," in sim.ready_line
+        assert len(mine[1]) + len(mine[2]) == 1372
+        for k in (1, 2):  # an agent of each part answers
+            sample = next(d for d in sorted(mine[k]) if d in inv.devices)
+            assert _snmp("snmpget", parts[0], _host(parts[0], sample), SYS_UPTIME).returncode == 0
+        behind = {d.id for d in inv.devices.values() if inv.sites[d.site].uplink == inv.devices[DISTRICT].site}
+        replies = [sim.send(action="device_down", device=DISTRICT) for sim in parts]
+        try:
+            assert [r["served"] for r in replies] == [DISTRICT in mine[1], DISTRICT in mine[2]]
+            for k, reply in enumerate(replies, 1):
+                changed = {c.split(":", 1)[1] for c in reply["changes"]}  # type: ignore[attr-defined]
+                assert changed == (behind | {DISTRICT}) & mine[k]
+            for k in (1, 2):  # whichever part serves them, everything behind the district is silent
+                child = next(d for d in sorted(behind) if d in mine[k])
+                assert "Timeout" in _snmp("snmpget", parts[0], _host(parts[0], child), SYS_UPTIME, timeout=1).stderr
+        finally:
+            for sim in parts:
+                sim.send(action="device_up", device=DISTRICT)
+        assert parts[1].stop() == 0  # part 2 gone: its agents with it, part 1's still there
+        gone = next(d for d in sorted(mine[2]) if d in inv.devices)
+        kept = next(d for d in sorted(mine[1]) if d in inv.devices)
+        assert "Timeout" in _snmp("snmpget", parts[0], _host(parts[0], gone), SYS_UPTIME, timeout=1).stderr
+        assert _snmp("snmpget", parts[0], _host(parts[0], kept), SYS_UPTIME).returncode == 0
+    finally:
+        for sim in parts:
+            sim.stop()
 
 
 def test_sigterm_stops_cleanly(tmp_path: Path) -> None:
