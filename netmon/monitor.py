@@ -619,9 +619,10 @@ class Monitor:
         tables: dict[str, Mapping[str, st.DeviceHealth | st.LinkHealth]] = {
             "device": self.health.devices, "link": self.health.links, "bts": self.health.base_stations}
         ended: dict[str, datetime] = {}
+        scope = self.scope
         for key in history.open:
-            if key in self.incidents:
-                continue
+            if key in self.incidents or (scope is not None and not scope.owns(key)):
+                continue  # open, or another poller's to close (this one keeps no state for it)
             kind, _, ident = key.partition(":")
             record = tables.get(kind, {}).get(ident)
             if record is not None and record.state is not st.State.UP:

@@ -297,6 +297,21 @@ def test_an_outage_that_ended_while_netmon_was_away_closes_at_the_first_poll_tha
     assert said == [("closed", key, stored)]
 
 
+def test_a_cluster_poller_that_owns_nothing_yet_keeps_no_state_and_closes_no_one_elses_outage(rig: Rig) -> None:
+    """Before its first beat a cluster's poller owns nothing: it judges nothing and keeps no per-device state,
+    and an outage open in the database is the owner's to close — not "ended" because this poller has no
+    record of its object."""
+    from netmon.cluster.assign import Scope
+
+    key = f"device:{COMMUNE}"
+    stored = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    rig.history.open[key] = OpenOutage(key, stored, frozenset(), "device_down", "xã mất kết nối", None, adopted=True)
+    rig.monitor.scope_to(Scope())
+    assert rig.monitor.judged.nodes == {} and rig.monitor.health.devices == {}
+    rig.monitor.close_stale_adopted(datetime.now(UTC))
+    assert rig.history.adopted_closed == {} and key in rig.history.open
+
+
 # ---------------------------------------------------------------------------------------- link lingers
 def test_a_link_incident_closes_a_linger_after_the_link_came_back_without_waiting_for_a_poll(rig: Rig) -> None:
     """Back up, the link's incident stays open for ``link_linger_s`` (a bounce within it is the same incident),
