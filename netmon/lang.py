@@ -108,6 +108,33 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "every_row": ("toàn bộ", "every row"),
     "share_of_rows": ("{share:.0%} số dòng", "{share:.0%} of its rows"),
     "type_yes": ("Gõ yes để xóa", "Type yes to delete them"),
+    # ------------------------------------------------------------------ netmon cluster
+    "cluster_title": ("Các poller của cụm", "The cluster's pollers"),
+    "cluster_none": ("chưa có poller nào đăng ký: netmon chạy một poller (NETMON_CLUSTER=true trên PostgreSQL để "
+                     "chạy nhiều poller)",
+                     "no poller has registered: netmon runs as a single poller (NETMON_CLUSTER=true on PostgreSQL "
+                     "runs several)"),
+    "col_poller": ("Poller", "Poller"),
+    "col_state": ("Trạng thái", "State"),
+    "col_silent": ("Im lặng (s)", "Silent (s)"),
+    "col_leader": ("Phân công", "Assigns"),
+    "col_units": ("Số khối", "Units"),
+    "col_url": ("/metrics", "/metrics"),
+    "cluster_unknown_poller": ("không có poller {poller!r} trong cụm{hint}",
+                               "no poller {poller!r} in the cluster{hint}"),
+    "cluster_already_stopped": ("poller {poller} đã dừng: không còn gì để quên",
+                                "poller {poller} is stopped already: nothing to forget"),
+    "cluster_poller_alive": (
+        "từ chối: poller {poller} vẫn gửi nhịp (lần cuối {silent:.0f} s trước, ngưỡng {failover:.0f} s): dừng nó "
+        "bằng SIGTERM — nó tự chào và các thiết bị chuyển đi ngay",
+        "refused: poller {poller} still beats (last {silent:.0f} s ago, failover {failover:.0f} s): stop it with "
+        "SIGTERM — it says goodbye and its devices move at once"),
+    "cluster_type_yes": ("Gõ yes để quên poller {poller}", "Type yes to forget poller {poller}"),
+    "cluster_forget_refused": ("từ chối: không thay đổi gì (chạy lại với --yes nếu đúng là poller {poller} đã bỏ hẳn)",
+                               "refused: nothing was changed (re-run with --yes if poller {poller} is gone for good)"),
+    "cluster_forgotten": ("đã quên poller {poller}: không còn cảnh báo PollerDown cho nó; nếu nó chạy lại, nó tự "
+                          "đăng ký lại",
+                          "forgot poller {poller}: no more PollerDown for it; if it runs again it registers again"),
     "deletion_refused": (
         "từ chối: không thay đổi gì (chạy lại với --allow-deletions nếu đúng là muốn xóa; 'netmon sync --plan' "
         "liệt kê các dòng)",

@@ -10,6 +10,7 @@ module                 commands
 ``cli.reports``        ``outages``, ``report availability``
 ``cli.backup``         ``backup``, ``backup facts|diff|show|history``
 ``cli.status``         ``status``
+``cli.cluster``        ``cluster status|forget``
 =====================  ===========================================================
 
 The shared helpers (consoles, the province's clock, listings as table/JSON/CSV) are :mod:`netmon.cli.common`;
@@ -22,7 +23,7 @@ from typing import Annotated
 
 import typer
 
-from netmon.cli import backup, inventory, poll, reports, service, status
+from netmon.cli import backup, cluster, inventory, poll, reports, service, status
 from netmon.cli.errors import NetmonGroup
 from netmon.lang import t
 
@@ -37,6 +38,7 @@ app = typer.Typer(
 )
 inventory_app = inventory.inventory_app
 app.add_typer(inventory_app, name="inventory")
+app.add_typer(cluster.cluster_app, name="cluster")
 reports.register(app)
 backup.register(app)
 app.command()(inventory.validate)

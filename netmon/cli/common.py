@@ -121,6 +121,15 @@ def unknown_device(inv: Inventory, device_id: str) -> typer.Exit:
     return fail(t("unknown_device", device=device_id, hint=close_ids(device_id, inv.devices)), 2)
 
 
+def typed_yes(prompt: str) -> bool:
+    """A destructive change goes ahead on a typed "yes" (có) at a terminal; never without one (a script, a pipe:
+    no terminal to answer — it passes the command's own flag instead)."""
+    if not sys.stdin.isatty():
+        return False
+    answer = typer.prompt(prompt, default="no", show_default=False)
+    return answer.strip().lower() in ("yes", "có", "co")
+
+
 def close_ids(word: str, ids: Sequence[str] | Mapping[str, Any]) -> str:
     """``; did you mean a, b?`` for the ids closest to ``word`` ('' when none is close)."""
     import difflib

@@ -31,6 +31,7 @@ from netmon.cli.common import (
     out,
     print_problems,
     say,
+    typed_yes,
     unknown_device,
 )
 from netmon.inventory.load import Inventory
@@ -219,10 +220,8 @@ def confirm_deletions(plan: Plan, allowed: bool) -> None:
         return
     for m in mass:
         say(_mass(m))
-    if sys.stdin.isatty():
-        answer = typer.prompt(t("type_yes"), default="no", show_default=False)
-        if answer.strip().lower() in ("yes", "có", "co"):
-            return
+    if typed_yes(t("type_yes")):
+        return
     raise fail(t("deletion_refused"))
 
 

@@ -25,8 +25,8 @@ from sqlalchemy.exc import IntegrityError
 from netmon.store import models as m
 from netmon.store.models import table
 
-__all__ = ["LEASE", "Fence", "Member", "assignment", "beat", "db_now", "members", "owned_units", "register", "stop",
-           "take_lease", "write_assignment"]
+__all__ = ["LEASE", "Fence", "Member", "assignment", "beat", "db_now", "lease_holder", "members", "owned_units",
+           "register", "stop", "take_lease", "write_assignment"]
 
 LEASE = "assign"
 
@@ -118,6 +118,15 @@ def take_lease(engine: Engine, poller_id: str, ttl_s: float) -> int | None:
         conn.execute(update(leases).where(leases.c.name == LEASE, leases.c.epoch == row.epoch).values(
             holder=poller_id, epoch=epoch, expires_at=until))
         return epoch
+
+
+def lease_holder(engine: Engine) -> str | None:
+    """The poller holding the ``assign`` lease now (None: nobody, or it expired)."""
+    leases = table(m.Lease)
+    with engine.connect() as conn:
+        now = db_now(conn)
+        row = conn.execute(select(leases).where(leases.c.name == LEASE)).first()
+    return str(row.holder) if row is not None and _utc(row.expires_at) > now else None
 
 
 def assignment(engine: Engine) -> dict[str, str]:

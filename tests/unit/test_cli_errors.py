@@ -100,6 +100,8 @@ BAD_ARGUMENTS: dict[str, list[Case]] = {
     "backup diff": [Case(["backup", "diff", "rt-core", "--from", "last week"], 2, "--from: not an ISO date")],
     "backup show": [Case(["backup", "show", "rt-core", "--at", "yesterday"], 2, "--at: not an ISO date")],
     "backup history": [Case(["backup", "history"], 2, "Missing argument 'DEVICE'")],
+    "cluster status": [Case(["cluster", "status", "--format", "xml"], 2, "'xml' is not one of")],
+    "cluster forget": [Case(["cluster", "forget"], 2, "Missing argument 'POLLER'")],
 }
 
 # ------------------------------------------------------------------------ failures: one line, exit 1
@@ -125,7 +127,8 @@ def _database_case(path: str, url: str) -> Case:
             "inventory show": ["inventory", "show", "rt-core", INV], "backup": ["backup", INV, "--device", "rt-core"],
             "backup facts": ["backup", "facts", INV, "--device", "rt-core"],
             "backup diff": ["backup", "diff", "rt-core"], "backup show": ["backup", "show", "rt-core"],
-            "backup history": ["backup", "history", "rt-core"], "status": ["status", INV, "--url",
+            "backup history": ["backup", "history", "rt-core"], "cluster status": ["cluster", "status"],
+            "cluster forget": ["cluster", "forget", "p2", "--yes"], "status": ["status", INV, "--url",
                                                                             f"http://127.0.0.1:{_free_port()}/metrics"]}
     if path not in args:
         raise KeyError(path)

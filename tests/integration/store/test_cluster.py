@@ -3,9 +3,11 @@ the fenced assignment."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -73,3 +75,60 @@ def test_many_pollers_asking_at_once_get_one_leader(engine: Engine) -> None:
     for t in threads:
         t.join(timeout=30)
     assert sorted(won, key=lambda x: x or 0) == [None] * 5 + [1]
+
+
+# ------------------------------------------------------------------ netmon cluster status|forget
+def _cli(*args: str) -> Any:
+    from typer.testing import CliRunner
+
+    from netmon.cli import app
+
+    return CliRunner(env={"NETMON_LANG": "en", "NETMON_FAILOVER_S": "60"}).invoke(app, ["cluster", *args])
+
+
+def _silence(engine: Engine, poller: str, seconds: float) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from netmon.store import models as m
+    from netmon.store.models import table
+
+    pollers = table(m.Poller)
+    with engine.begin() as conn:
+        at = cluster.db_now(conn) - timedelta(seconds=seconds)
+        conn.execute(update(pollers).where(pollers.c.id == poller).values(heartbeat_at=at))
+
+
+def test_cluster_status_lists_the_pollers_and_forget_ends_a_dead_ones_poller_down(engine: Engine) -> None:
+    url = str(engine.url.render_as_string(hide_password=False))
+    none = _cli("status", "--database", url)
+    assert none.exit_code == 0 and "no poller has registered" in none.stderr and none.stdout == ""
+    for p in ("p1", "p2", "p3"):
+        cluster.register(engine, p, f"http://{p}:9750/metrics")
+    cluster.take_lease(engine, "p1", ttl_s=30)
+    cluster.write_assignment(engine, "p1", 1, {"device:a": "p1", "device:b": "p2", "bts:842": "p2"})
+    _silence(engine, "p2", 300)  # died without a goodbye: PollerDown
+    cluster.stop(engine, "p3")  # said goodbye
+
+    listed = _cli("status", "--database", url, "--format", "json")
+    assert listed.exit_code == 3  # one is dead
+    rows = {r["poller"]: r for r in json.loads(listed.stdout)}
+    assert {p: (r["state"], r["leader"], r["units"]) for p, r in rows.items()} == {
+        "p1": ("alive", True, 1), "p2": ("dead", False, 2), "p3": ("stopped", False, 0)}
+    assert rows["p2"]["silent_s"] >= 299
+
+    alive = _cli("forget", "p1", "--database", url, "--yes")
+    assert alive.exit_code == 1 and "still beats" in alive.stderr and len(alive.stderr.splitlines()) == 1
+    unknown = _cli("forget", "p22", "--database", url, "--yes")
+    assert unknown.exit_code == 2 and "did you mean p2" in unknown.stderr
+    unasked = _cli("forget", "p2", "--database", url)  # no terminal to type yes at: nothing changes
+    assert unasked.exit_code == 1 and "nothing was changed" in unasked.stderr
+    assert not {m.id: m for m in cluster.members(engine)}["p2"].stopped
+
+    done = _cli("forget", "p2", "--database", url, "--yes")
+    assert done.exit_code == 0 and "no more PollerDown" in done.stderr
+    assert {m.id: m for m in cluster.members(engine)}["p2"].stopped  # the leader exports no poller_up for it
+    assert _cli("status", "--database", url).exit_code == 0
+    again = _cli("forget", "p2", "--database", url, "--yes")
+    assert again.exit_code == 0 and "stopped already" in again.stderr
