@@ -19,6 +19,7 @@ one per 256 of them.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import time
 from collections.abc import Sequence
@@ -170,7 +171,7 @@ class SnmpPoller:
             else:
                 await self._walk_udp(target, walk, deadline, slot)
         except OSError as exc:
-            walk.fail(f"send failed: {exc.strerror or exc}", "send_failed")
+            walk.fail(_send_failure(exc), "send_failed")
         except Exception as exc:  # a bug must cost one device's result, not the whole cycle
             log.exception("poll of %s failed", target.device_id)
             walk.fail(f"internal error: {type(exc).__name__}", "internal_error")
@@ -345,3 +346,14 @@ class SnmpPoller:
 def _silence_reason(past_deadline: bool) -> str:
     """The fault of a walk the agent stopped answering half-way (see :data:`netmon.collect.walk.FAULTS`)."""
     return "deadline" if past_deadline else "timeout"
+
+
+_NO_ROUTE = frozenset({errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EINVAL})
+"""What Linux's sendto() says when there is no way to the host: EINVAL is a ``blackhole`` route's answer."""
+
+
+def _send_failure(exc: OSError) -> str:
+    """The error of a request that could not even be sent, for the operator (the outage's evidence)."""
+    if exc.errno in _NO_ROUTE:
+        return "send failed: no route to host"
+    return f"send failed: {exc.strerror or exc}"

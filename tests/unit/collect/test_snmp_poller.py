@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import errno
 import functools
 import socket
 import time
@@ -359,3 +360,16 @@ async def test_a_reply_just_after_the_timer_fired_is_kept_for_the_next_attempt()
 def test_poller_rejects_zero_concurrency() -> None:
     with pytest.raises(ValueError):
         SnmpPoller(concurrency=0)
+
+
+@pytest.mark.parametrize(("code", "says"), [
+    (errno.EINVAL, "send failed: no route to host"),  # a blackhole route's answer to sendto()
+    (errno.ENETUNREACH, "send failed: no route to host"),
+    (errno.ENOBUFS, "send failed: No buffer space available"),
+])
+def test_a_request_that_cannot_be_sent_says_why_in_the_operators_words(code: int, says: str) -> None:
+    import os
+
+    from netmon.collect.snmp import _send_failure
+
+    assert _send_failure(OSError(code, os.strerror(code))) == says
