@@ -108,6 +108,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "every_row": ("toàn bộ", "every row"),
     "share_of_rows": ("{share:.0%} số dòng", "{share:.0%} of its rows"),
     "type_yes": ("Gõ yes để xóa", "Type yes to delete them"),
+    "format_needs_plan": ("--format json|csv đi với --plan (sync áp dụng in bảng tóm tắt)",
+                          "--format json|csv goes with --plan (an applied sync prints its summary table)"),
+    "plan_op": ("Thao tác", "Operation"),
+    "plan_key": ("Khóa", "Key"),
+    "plan_field": ("Trường", "Field"),
+    "plan_old": ("Cũ", "Old"),
+    "plan_new": ("Mới", "New"),
     # ------------------------------------------------------------------ netmon cluster
     "cluster_title": ("Các poller của cụm", "The cluster's pollers"),
     "cluster_none": ("chưa có poller nào đăng ký: netmon chạy một poller (NETMON_CLUSTER=true trên PostgreSQL để "

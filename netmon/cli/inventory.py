@@ -26,6 +26,7 @@ from netmon.cli.common import (
     fail,
     human_time,
     inventory_districts,
+    iso_time,
     load_or_exit,
     open_database,
     out,
@@ -42,6 +43,13 @@ if TYPE_CHECKING:
     from netmon.store.db import Engine
     from netmon.store.sync import Plan
 
+class RecordFormat(StrEnum):
+    """How one record is printed: a table for people, JSON for scripts."""
+
+    TABLE = "table"
+    JSON = "json"
+
+
 inventory_app = typer.Typer(
     help="Look at the inventory: list, stats, export, generate.", no_args_is_help=True
 )
@@ -52,6 +60,8 @@ def inventory_show(
     device_id: Annotated[str, typer.Argument(metavar="DEVICE", help="Device id.")],
     path: PathArg = None,
     database: DatabaseOpt = None,
+    fmt: Annotated[RecordFormat, typer.Option("--format", case_sensitive=False, help="table or json.")]
+    = RecordFormat.TABLE,
 ) -> None:
     """One device: its inventory record, the facts learnt from it, and its last configuration backup."""
     from netmon.store.backups import versions
@@ -66,6 +76,23 @@ def inventory_show(
     engine = open_database(database, read_only=True)
     row = device_facts(engine, device_id)
     history = versions(engine, device_id)
+    if fmt is RecordFormat.JSON:
+        record = {
+            "id": device.id, "site": device.site, "site_name": site.name if site else None,
+            "district": site.district if site else None, "district_name": district.name if district else None,
+            "mgmt": device.mgmt, "role": device.role.value, "platform": device.platform, "model": device.model,
+            "snmp_profile": device.snmp_profile, "ssh_profile": device.ssh_profile,
+            "watched": [{"role": i.role.value, "name": i.name, "circuit": i.circuit, "provider": i.provider}
+                        for i in device.interfaces],
+            "facts": None if row is None else {
+                "hardware": row.hardware, "serial": row.serial, "os_version": row.os_version,
+                "sys_name": row.sys_name, "sys_descr": row.sys_descr, "facts_at": iso_time(row.facts_at)},
+            "config_versions": len(history),
+            "last_backup": {"taken_at": iso_time(history[-1].taken_at), "sha256": history[-1].sha256}
+            if history else None,
+        }
+        sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        return
 
     table = Table("", "", title=f"{device.id}", show_header=False, title_justify="left")
 
@@ -148,6 +175,10 @@ def sync(
                                                          "table.")] = False,
     allow_deletions: AllowDeletionsOpt = False,
     database: DatabaseOpt = None,
+    fmt: Annotated[Format, typer.Option(
+        "--format", case_sensitive=False,
+        help="With --plan: table, json or csv (one row per added or removed row and per changed field: for a "
+             "review or a merge request).")] = Format.TABLE,
 ) -> None:
     """Make the database match the inventory, in one transaction (guarded against mass deletion).
 
@@ -155,6 +186,8 @@ def sync(
     confirmed — when it would empty a table or remove more than 10 % of one."""
     from netmon.store import sync as syncer
 
+    if fmt is not Format.TABLE and not plan_only:
+        raise fail(t("format_needs_plan"), 2)
     inv = load_or_exit(path)  # before the database is even opened: a bad inventory changes nothing
     if not plan_only:
         secrets_or_exit(inv)
@@ -163,6 +196,11 @@ def sync(
     else:
         engine = open_database(database)
         plan = syncer.plan(engine, inv)
+    if plan_only and fmt is not Format.TABLE:  # every change, for a program: nothing else on stdout
+        emit(_plan_changes(plan), PLAN_COLUMNS, fmt)
+        for mass in plan.mass_deletions():
+            say(t("plan_will_ask", what=_mass(mass)))
+        return
     if plan.empty:
         out.print(t("sync_no_changes"))
         return
@@ -181,6 +219,19 @@ def sync(
 
 
 PLAN_ROWS = 20
+PLAN_COLUMNS = (Column("table", "table"), Column("op", "plan_op"), Column("key", "plan_key"),
+                Column("field", "plan_field"), Column("old", "plan_old"), Column("new", "plan_new"))
+
+
+def _plan_changes(plan: Plan) -> list[dict[str, Any]]:
+    """The plan, one row per change: a row added or removed, or one field of a row changed (old → new)."""
+    rows: list[dict[str, Any]] = []
+    for name, c in plan.tables.items():
+        rows += [{"table": name, "op": "add", "key": _row_key(added)} for added in c.add]
+        rows += [{"table": name, "op": "change", "key": _row_key(row), "field": column, "old": old, "new": new}
+                 for row, diff in c.change for column, (old, new) in diff.items()]
+        rows += [{"table": name, "op": "remove", "key": key} for key in c.remove]
+    return rows
 
 
 def _print_plan_rows(plan: Plan, limit: int | None) -> None:

@@ -9,6 +9,7 @@ our password, and known_hosts files that do and do not know the keys.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import socket
 import threading
@@ -393,6 +394,13 @@ def test_cli_backup_show_diff_and_inventory_show(env: Path, fake: FakeNos, tmp_p
     assert record.exit_code == 0, record.output
     for text in ("CISCO2911/K9", "FGL1931X1AB", "15.7(3)M8", "cisco_ios", "ssh-rt-ios", "last backup"):
         assert text in record.output
+    as_json = runner.invoke(app, ["inventory", "show", "rt-ios", str(inv_dir), "--database", db, "--format", "json"])
+    assert as_json.exit_code == 0, as_json.output
+    shown = json.loads(as_json.stdout)
+    assert (shown["platform"], shown["ssh_profile"], shown["facts"]["hardware"], shown["facts"]["serial"]) == (
+        "cisco_ios", "ssh-rt-ios", "CISCO2911/K9", "FGL1931X1AB")
+    assert shown["config_versions"] >= 2 and len(shown["last_backup"]["sha256"]) == 64
+    assert shown["last_backup"]["taken_at"].endswith("+07:00")  # the province's clock, with its offset
     assert runner.invoke(app, ["inventory", "show", "rt-ioss", str(inv_dir), "--database", db]).exit_code == 2
 
     unknown = runner.invoke(app, ["backup", str(inv_dir), "--database", db, "--device", "rt-nope"])

@@ -293,3 +293,26 @@ def test_upgrade_from_0001_keeps_interface_rows_and_widens_speed(db_url: str) ->
         rows = conn.execute(text("SELECT if_index, speed_bps FROM interface ORDER BY if_index")).all()
     eng.dispose()
     assert [tuple(r) for r in rows] == [(1, 1_000_000_000), (2, 100_000_000_000)]
+
+
+def test_sync_plan_as_json_and_csv_lists_every_change_for_a_review(db_url: str, mini: Path) -> None:
+    """``sync --plan --format json|csv``: one row per row added or removed and per field changed — what a merge
+    request's pipeline shows — and nothing else on stdout; the database is left as it is."""
+    import csv
+    import io
+    import json
+
+    assert _sync_cli(mini, db_url).exit_code == 0
+    _edit(mini / "devices.yaml", "    model: ISR4451\n", "    model: ISR4461\n")
+    as_json = _sync_cli(mini, db_url, "--plan", "--format", "json")
+    assert as_json.exit_code == 0, as_json.stderr
+    assert json.loads(as_json.stdout) == [{"table": "devices", "op": "change", "key": "rt-core", "field": "model",
+                                           "old": "ISR4451", "new": "ISR4461"}]
+    as_csv = _sync_cli(mini, db_url, "--plan", "--format", "csv")
+    assert as_csv.exit_code == 0 and as_csv.stdout.startswith("\ufeff")
+    assert list(csv.reader(io.StringIO(as_csv.stdout.removeprefix("\ufeff")))) == [
+        ["table", "op", "key", "field", "old", "new"], ["devices", "change", "rt-core", "model", "ISR4451", "ISR4461"]]
+    assert json.loads(_sync_cli(mini, db_url, "--plan", "--format", "json", "--all").stdout)[0]["op"] == "change"
+    applied = _sync_cli(mini, db_url, "--format", "json")  # an applied sync prints its summary table
+    assert applied.exit_code == 2 and "--format json|csv goes with --plan" in applied.stderr
+    assert json.loads(_sync_cli(mini, db_url, "--plan", "--format", "json").stdout)[0]["new"] == "ISR4461"
