@@ -6,24 +6,14 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
 from netmon.store import cluster
-from netmon.store.db import make_engine, upgrade
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    eng = make_engine(db_url)
-    upgrade(eng)
-    yield eng
-    eng.dispose()
 
 
 def test_members_register_beat_and_say_goodbye(engine: Engine) -> None:

@@ -8,25 +8,14 @@ cluster holds its share of the ~400,000 interfaces of the 10× province, not all
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import Engine, text
 
 from netmon.health.interpret import DeviceObs, InterfaceObs
-from netmon.store.db import make_engine, upgrade
 from netmon.store.facts import FactStore
 
 pytestmark = pytest.mark.integration
 T0 = 1_780_000_000.0
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    eng = make_engine(db_url)
-    upgrade(eng)
-    yield eng
-    eng.dispose()
 
 
 def obs(device: str, at: float, alias: str = "Đường truyền UBND xã Phú Cần", ports: int = 3) -> DeviceObs:

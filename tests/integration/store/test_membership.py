@@ -7,7 +7,6 @@ failover so the test takes seconds.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,21 +16,13 @@ from netmon.cluster.assign import units_of
 from netmon.cluster.membership import Membership
 from netmon.health.topology import topology_from_inventory
 from netmon.inventory.load import load_inventory
-from netmon.store.db import make_engine, upgrade
+from netmon.store.db import make_engine
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[3]
 FAILOVER = 1.0
 UNITS = units_of(topology_from_inventory(load_inventory(ROOT / "inventory")))
 EVERY_DEVICE = frozenset(d for u in UNITS for d in u.devices)
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    eng = make_engine(db_url)
-    upgrade(eng)
-    yield eng
-    eng.dispose()
 
 
 def member(engine: Engine, name: str) -> Membership:
