@@ -58,7 +58,7 @@ def status(database: DatabaseOpt = None, fmt: FormatOpt = Format.TABLE) -> None:
     pollers = members(engine)
     holder = lease_holder(engine)
     owned = Counter(assignment(engine).values())
-    rows = [{"poller": p.id, "state": "stopped" if p.stopped else "alive" if p.silent_s < failover else "dead",
+    rows = [{"poller": p.id, "state": "stopped" if p.stopped else "alive" if p.alive(failover) else "dead",
              "silent_s": round(p.silent_s, 1), "leader": p.id == holder, "units": owned.get(p.id, 0), "url": p.url}
             for p in pollers]
     if not rows and fmt is Format.TABLE:
@@ -89,7 +89,7 @@ def forget(
     if member.stopped:
         say(t("cluster_already_stopped", poller=poller))
         return
-    if member.silent_s < failover:
+    if member.alive(failover):
         raise fail(t("cluster_poller_alive", poller=poller, silent=member.silent_s, failover=failover))
     if not yes and not typed_yes(t("cluster_type_yes", poller=poller)):
         raise fail(t("cluster_forget_refused", poller=poller))

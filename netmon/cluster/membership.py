@@ -123,7 +123,7 @@ class Membership:
             log.warning("cluster: %s assigns the devices now (lease epoch %d)", self.poller_id, self.leader_epoch)
         members = db.members(self.engine)
         self.members = tuple(members)
-        self.alive = tuple(m.id for m in members if not m.stopped and m.silent_s < self.failover_s)
+        self.alive = tuple(m.id for m in members if m.alive(self.failover_s))
         self.dead = tuple(m.id for m in members if m.id not in self.alive)
         current = db.assignment(self.engine)
         if self.leader_epoch is not None and self.alive:

@@ -42,6 +42,10 @@ class Member:
     stopped: bool
     """It said goodbye (a clean stop): its devices move at once, no failover wait."""
 
+    def alive(self, failover_s: float) -> bool:
+        """Beating: not stopped, and heard from within ``failover_s`` (past it, it is dead: its devices move)."""
+        return not self.stopped and self.silent_s < failover_s
+
 
 def db_now(conn: Connection) -> datetime:
     """The database's current time (UTC)."""
