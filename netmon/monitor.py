@@ -560,7 +560,7 @@ class Monitor:
     def _narrow(self, scope: Scope, dropped: frozenset[str]) -> None:
         """Judge only what ``scope`` owns and probes; keep the health of what stays, forget the rest (what comes
         back later starts ``unknown``)."""
-        self.judged = judged = self.topology.restricted(scope.probed, scope.stations | scope.probed, scope.links)
+        self.judged = judged = self.topology.restricted(scope.probed, scope.stations, scope.links)
         old = self.health
         fresh_device, fresh_link = st.DeviceHealth(), st.LinkHealth()
         self.health = st.HealthState(
