@@ -194,6 +194,16 @@ class HistoryWriter:
     def retry(self) -> bool:
         """Write what waits; once the database is back, record how long it was away. True if nothing waits."""
         done = self.outbox.retry()
+        self._record_gaps()
+        return done and self.outbox.retry()
+
+    def _put(self, *ops: Op) -> None:
+        """Queue and try to write ``ops``; the write that finds the database back also records the gap, at once
+        (not at the next heartbeat: whoever reads the outage written after a gap finds the gap beside it)."""
+        self.outbox.put(*ops)
+        self._record_gaps()
+
+    def _record_gaps(self) -> None:
         gaps = self.status.take_gaps()
         if gaps:
             self.outbox.put(*({
@@ -203,7 +213,6 @@ class HistoryWriter:
                           f"({(end - start).total_seconds():.0f} s): the changes made meanwhile were kept "
                           f"and written when it came back",
             } for start, end in gaps))
-        return done
 
     # ------------------------------------------------------------------ outages
     def record(self, opened: Iterable[Incident], closed: Iterable[Incident], now: datetime,
@@ -227,7 +236,7 @@ class HistoryWriter:
             ops += self._close(inc.key, now)
         for key, ended in (adopted_ended_at or {}).items():
             ops += self._close(key, ended)
-        self.outbox.put(*ops)
+        self._put(*ops)
 
     def grow(self, still_open: Iterable[Incident]) -> None:
         """An open outage whose shadow grew (more sites unreachable behind it) records them all."""
@@ -239,7 +248,7 @@ class HistoryWriter:
                 self.open[inc.key] = replace(found, affected=frozenset(wider))
                 ops.append({"op": "grow", "key": inc.key, "affected": sorted(wider)})
         if ops:
-            self.outbox.put(*ops)
+            self._put(*ops)
 
     def change_kind(self, incidents: Iterable[Incident]) -> None:
         """The same outage changed kind (a down link started flapping): one row, kind and title updated."""
@@ -250,7 +259,7 @@ class HistoryWriter:
                 self.open[inc.key] = replace(found, kind=inc.kind.value, title=inc.title)
                 ops.append({"op": "kind", "key": inc.key, "kind": inc.kind.value, "title": inc.title})
         if ops:
-            self.outbox.put(*ops)
+            self._put(*ops)
 
     def _close(self, key: str, ended: datetime) -> list[Op]:
         found = self.open.pop(key, None)
@@ -259,7 +268,7 @@ class HistoryWriter:
         return [{"op": "close", "key": key, "ended_at": max(ended, found.started_at).isoformat()}]
 
     def event(self, at: datetime, object_type: str, object_id: str, kind: str, detail: str | None) -> None:
-        self.outbox.put({"op": "event", "at": at.isoformat(), "object_type": object_type, "object_id": object_id,
+        self._put({"op": "event", "at": at.isoformat(), "object_type": object_type, "object_id": object_id,
                          "kind": kind, "detail": detail})
 
 

@@ -73,6 +73,21 @@ def test_an_outage_that_starts_and_ends_while_the_database_is_away_is_one_row_wi
     assert h.database_up and h.pending == 0 and h.database_outages == 1 and not journal.exists()
 
 
+def test_the_write_that_finds_the_database_back_records_the_gap_with_it(db: Db, tmp_path: Path) -> None:
+    """Not only a retry: a new outage written first after the gap has the gap beside it (no heartbeat between)."""
+    h = HistoryWriter(db.engine, tmp_path / "outbox.jsonl")
+    h.start_run(T0)
+    db.away()
+    inc = incident("device:rt-xa-phu-can", T0 + timedelta(seconds=10))
+    h.record([inc], [], T0 + timedelta(seconds=15))
+    assert not h.database_up
+    db.back()
+    h.record([], [inc], T0 + timedelta(seconds=50))
+    assert h.database_up and h.pending == 0
+    assert [k for (k,) in db.rows("select kind from event")] == ["database_gap"]
+    assert len(db.rows("select ended_at from outage where ended_at is not null")) == 1
+
+
 def test_changes_left_in_the_journal_by_a_killed_run_are_written_first_at_the_next_start(
     db: Db, tmp_path: Path
 ) -> None:
