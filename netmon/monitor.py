@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 from netmon.cluster.assign import Scope
 from netmon.collect.icmp import IcmpResult
-from netmon.collect.oids import DEVICE_SPEC, DISCOVERY_SPEC, PollSpec
+from netmon.collect.oids import DEVICE_SPEC, DISCOVERY_SPEC, STATION_SPEC, PollSpec
 from netmon.collect.target import Target
 from netmon.collect.walk import PollResult
 from netmon.health import states as st
@@ -275,9 +275,9 @@ class Monitor:
     def _look(self) -> PathLook | None:
         return self.path.probe() if self.path is not None else None
 
-    async def _probe(self, targets: Sequence[Target], spec: PollSpec = DEVICE_SPEC) -> list[PollResult]:
+    async def _probe(self, targets: Sequence[Target]) -> list[PollResult]:
         """collect/: the walks and the ICMP rounds of ``targets``; the poller's own counters are kept."""
-        snmp_task = asyncio.ensure_future(self.poller.poll(targets, spec))
+        snmp_task = asyncio.ensure_future(self._walk(targets))
         icmp_task = asyncio.ensure_future(self.icmp.probe([t.host for t in targets]))
         results, pings = await asyncio.gather(snmp_task, icmp_task)
         for target, result in zip(targets, results, strict=True):
@@ -297,6 +297,18 @@ class Monitor:
             if ping is not None:
                 self.icmp_results[target.device_id] = ping
         return results
+
+    async def _walk(self, targets: Sequence[Target]) -> list[PollResult]:
+        """Devices are walked whole (DEVICE_SPEC); base stations only for their backhaul port (STATION_SPEC)."""
+        stations = self.inventory.base_stations
+        if not any(t.device_id in stations for t in targets):
+            return await self.poller.poll(targets, DEVICE_SPEC)
+        devices = [t for t in targets if t.device_id not in stations]
+        bts = [t for t in targets if t.device_id in stations]
+        walked, walked_bts = await asyncio.gather(self.poller.poll(devices, DEVICE_SPEC),
+                                                  self.poller.poll(bts, STATION_SPEC))
+        by_id = {r.device_id: r for r in (*walked, *walked_bts)}
+        return [by_id[t.device_id] for t in targets]
 
     async def discover(self, device_ids: Iterable[str]) -> None:
         """The slow poll: ENTITY-MIB and HOST-RESOURCES (hardware, CPU, memory)."""

@@ -63,6 +63,7 @@ __all__ = [
     "DEVICE_SPEC",
     "DISCOVERY_SPEC",
     "IF_MIB_SPEC",
+    "STATION_SPEC",
     "Oid",
     "PollSpec",
     "format_oid",
@@ -79,12 +80,15 @@ class PollSpec:
 
     Scalars must be ``.0`` instances: a v2c poll reads them as GETBULK non-repeaters, i.e. as a GETNEXT
     of the object OID (``sysUpTime`` → ``sysUpTime.0``), so they share the first request with the walk.
-    Columns are walked together, several per GETBULK; none may contain another.
+    Columns are walked together, several per GETBULK; none may contain another. With ``rows`` the columns
+    are not walked: only those rows (index arcs, e.g. ``(1,)`` for ifIndex 1) are read, by GET together with
+    the scalars — one request, whatever the size of the table.
     """
 
     name: str
     scalars: tuple[Oid, ...] = ()
     columns: tuple[Oid, ...] = ()
+    rows: tuple[Oid, ...] = ()
 
     def __post_init__(self) -> None:
         for oid in self.scalars:
@@ -98,6 +102,8 @@ class PollSpec:
             for b in self.columns:
                 if a != b and is_prefix(a, b):
                     raise ValueError(f"{self.name}: column {format_oid(b)} lies inside {format_oid(a)}")
+        if any(not row for row in self.rows) or len(set(self.rows)) != len(self.rows):
+            raise ValueError(f"{self.name}: rows must be distinct, non-empty indexes")
 
 
 IF_MIB_SPEC = PollSpec(
@@ -118,6 +124,11 @@ DEVICE_SPEC = PollSpec(
     ),
 )
 """The regular monitoring poll: system group and the interface columns health/ needs (state, rates, errors)."""
+
+STATION_SPEC = PollSpec("station", scalars=DEVICE_SPEC.scalars, columns=DEVICE_SPEC.columns, rows=((1,),))
+"""A base station's poll: the same, for its backhaul port (ifIndex 1) only — one GET. Its radio ports (10 or
+more a station) are neither exported nor judged, and at 10× the province walking them was most of the
+varbinds netmon read and held."""
 
 DISCOVERY_SPEC = PollSpec(
     "discovery",

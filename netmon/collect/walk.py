@@ -143,6 +143,8 @@ class Walk:
     previous poll: asking for exactly one row more than that finishes a table in one request without
     fetching the rows of the next column for nothing. Without a hint the rows per request start at
     :data:`FIRST_REPETITIONS` and double, so a short table wastes little and a long one takes few requests.
+    A spec with ``rows`` walks nothing: those rows of its columns are GET with the scalars, and filed under
+    their columns at the end (a row the agent lacks is an empty column, as an empty table would be).
 
     An agent's fault spoils only what it touches (see :class:`PollResult`): a column whose OIDs stop
     increasing ends there, a noSuchInstance inside a column is a missing cell, an error-status gives up the
@@ -172,7 +174,11 @@ class Walk:
         self._scalars: list[Oid] = list(spec.scalars)
         result.columns = {oid: {} for oid in spec.columns}
         result.units = len(spec.scalars) + len(spec.columns)
-        self._columns = sorted((_Column(oid, cells) for oid, cells in result.columns.items()), key=_by_oid)
+        # spec.rows: the cells are GET with the scalars, filed under their column at the end (_finish)
+        self._cell_of = {(*col, *row): (col, row) for col in spec.columns for row in spec.rows}
+        self._scalars += self._cell_of
+        self._columns = [] if spec.rows else sorted(
+            (_Column(oid, cells) for oid, cells in result.columns.items()), key=_by_oid)
         self._request: WalkRequest | None = None
         self._sent: list[_Column] = []
         self._reps_cap = self.max_repetitions
@@ -481,9 +487,9 @@ class Walk:
     def _abandon(self, reason: str, words: str) -> None:
         """Give up every scalar and column not read yet, for ``reason`` (counted once)."""
         self._odd.append((None, reason, words))
-        incomplete = self.result.incomplete
+        incomplete, cell_of = self.result.incomplete, self._cell_of
         for oid in [*self._scalars, *(col.oid for col in self._columns if not col.done)]:
-            incomplete.setdefault(oid, reason)
+            incomplete.setdefault(cell_of[oid][0] if oid in cell_of else oid, reason)
         self._scalars = []
         for col in self._columns:
             col.done = True
@@ -491,6 +497,8 @@ class Walk:
     def _commit(self) -> None:
         result = self.result
         for unit, reason, words in self._odd:
+            if unit in self._cell_of:
+                unit = self._cell_of[unit][0]  # a row read by GET spoils its column
             if unit is not None:
                 if unit in result.incomplete:
                     continue  # one fault per scalar/column counted (a hole per cell would weigh a broken
@@ -517,6 +525,10 @@ class Walk:
             return
         self._ended = True
         result = self.result
+        for oid, (col, row) in self._cell_of.items():
+            cell = result.scalars.pop(oid, None)
+            if cell is not None:
+                result.columns[col][row] = _SHARED_CELLS.get(cell, cell)
         result.varbinds = len(result.scalars) + sum(map(len, result.columns.values()))
         result.ok = result.error is None and self._answered > 0
         if result.ok and not result.varbinds and self._asked and not result.incomplete:

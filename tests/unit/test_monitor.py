@@ -19,7 +19,7 @@ import pytest
 from netmon import mib as o
 from netmon.collect import ber
 from netmon.collect.icmp import IcmpResult
-from netmon.collect.oids import DEVICE_SPEC, PollSpec
+from netmon.collect.oids import DEVICE_SPEC, STATION_SPEC, PollSpec
 from netmon.collect.target import Target
 from netmon.collect.walk import PollResult
 from netmon.health.incidents import Incident
@@ -189,7 +189,10 @@ def test_the_fakes_are_the_declared_seams(rig: Rig) -> None:
 def test_a_healthy_batch_is_walked_once_judged_and_recorded(rig: Rig) -> None:
     observations = rig.poll()
     m = rig.monitor
-    assert rig.poller.calls == [(list(m.by_id), DEVICE_SPEC)]  # one walk per device, no re-probe
+    routers = [d for d in m.by_id if d not in m.inventory.base_stations]
+    stations = [d for d in m.by_id if d in m.inventory.base_stations]
+    assert stations  # one walk per device, no re-probe; a base station's is its backhaul port only
+    assert rig.poller.calls == [(routers, DEVICE_SPEC), (stations, STATION_SPEC)]
     assert [x.device_id for x in observations] == list(m.by_id) and all(x.ok for x in observations)
     assert {rig.state(d) for d in m.by_id} == {State.UP}
     assert m.incidents == {} and rig.history.opened == [] and rig.history.events == []
@@ -215,8 +218,9 @@ def test_a_dead_district_router_is_one_incident_after_a_reprobe_of_its_parent(ri
         rig.agents[dev].alive = False
     rig.poll()  # first failure: not down yet
     assert rig.state(DISTRICT) is State.UP and rig.history.opened == []
+    before = len(rig.poller.calls)
     rig.poll([DISTRICT, TOWN, COMMUNE])  # second failure; the parents were not polled in this batch …
-    reprobes = rig.poller.calls[3:]
+    reprobes = rig.poller.calls[before + 1:]
     assert reprobes and CORE in reprobes[0][0]  # … so they are re-probed (the core too) before judging
     assert all(spec is DEVICE_SPEC for _, spec in reprobes)
     assert rig.state(DISTRICT) is State.DOWN

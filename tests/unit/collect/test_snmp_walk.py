@@ -180,6 +180,47 @@ def test_specs_are_numeric_and_well_formed() -> None:
         PollSpec("x", columns=((1, 3, 6, 1, 2, 1, 2), COL_A))
 
 
+ROW_SPEC = PollSpec("r", scalars=(SYS_UPTIME,), columns=(COL_A, COL_B, COL_C), rows=((1,),))
+
+
+@pytest.mark.parametrize("v1", [False, True])
+def test_a_spec_with_rows_reads_only_those_rows_in_one_get(v1: bool) -> None:
+    """A base station's poll: its port 1, whatever the size of its interface table, in one request."""
+    mib = [vb for vb in table(12) if not (v1 and vb[1] == COUNTER64)]  # v1 agents skip Counter64
+    agent = RefAgent(mib, v1=v1)
+    result = run(Walk(ROW_SPEC, PollResult("d"), bulk=not v1), agent)
+    assert result.ok and result.completeness == 1.0 and not result.faults
+    assert result.scalars == {SYS_UPTIME: (TIMETICKS, 12345)}
+    assert result.columns == {COL_A: {(1,): (OCTET_STRING, b"eth1")}, COL_B: {(1,): (0x41, 1000)},
+                              COL_C: {} if v1 else {(1,): (COUNTER64, 2**40)}}
+    assert result.varbinds == (3 if v1 else 4)
+    assert agent.requests[0] == WalkRequest(PduType.GET, [SYS_UPTIME, (*COL_A, 1), (*COL_B, 1), (*COL_C, 1)])
+    assert len(agent.requests) == (2 if v1 else 1)  # v1: noSuchName for the Counter64, asked again without it
+
+
+def test_a_row_the_agent_lacks_is_an_empty_column_and_a_wrong_answer_spoils_its_column() -> None:
+    result = run(Walk(ROW_SPEC, PollResult("d")), RefAgent([vb for vb in table(3) if vb[0][-1] != 1 or
+                                                               vb[0][: len(COL_A)] != COL_A]))
+    assert result.ok and result.columns[COL_A] == {} and not result.incomplete and result.completeness == 1.0
+
+    def lie(req: WalkRequest, answer: Answer) -> Answer:
+        status, index, vbs = answer
+        return status, index, [((*COL_B, 7), *vb[1:]) if vb[0] == (*COL_B, 1) else vb for vb in vbs]
+
+    result = run(Walk(ROW_SPEC, PollResult("d")), Lying(table(3), lie))
+    assert result.ok and result.incomplete == {COL_B: "wrong_oid"} and result.columns[COL_B] == {}
+    assert result.completeness == 0.75 and result.faults == {"wrong_oid": 1}
+
+
+def test_silence_after_nothing_fails_a_rows_poll_and_rows_must_be_well_formed() -> None:
+    walk = Walk(ROW_SPEC, PollResult("d"))
+    assert walk.next_request() is not None
+    walk.fail("timeout")
+    assert not walk.result.ok and walk.result.error == "timeout"
+    with pytest.raises(ValueError, match="rows"):
+        PollSpec("x", columns=(COL_A,), rows=((),))
+
+
 # ------------------------------------------------------------------------------ property
 @settings(max_examples=150, deadline=None)
 @given(
