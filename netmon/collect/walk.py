@@ -183,6 +183,7 @@ class Walk:
         self._sent: list[_Column] = []
         self._reps_cap = self.max_repetitions
         self._chunk = len(self._columns) or 1  # v1: columns per GETNEXT; halves on tooBig
+        self._get_chunk = len(self._scalars) or 1  # OIDs per GET; halves on tooBig (a small agent's buffer)
         self._bytes_per_varbind = 40.0  # refined from every response
         self._probe = FIRST_REPETITIONS
         self._asked = bool(self._scalars or self._columns)
@@ -203,7 +204,7 @@ class Walk:
             return None
         if self._scalars and (not self.bulk or not self._columns):
             self._sent = []
-            req = WalkRequest(PduType.GET, list(self._scalars))
+            req = WalkRequest(PduType.GET, self._scalars[: self._get_chunk])
         elif self.bulk:
             self._sent = list(self._columns)
             oids = [oid[:-1] for oid in self._scalars]  # .0 instances: GETNEXT of the object finds them
@@ -261,7 +262,7 @@ class Walk:
             for oid in req.oids:
                 self._odd.append((oid, "wrong_varbind_count",
                                   f"{len(varbinds)} varbinds for a GET of {len(req.oids)}"))
-            self._scalars = []
+            del self._scalars[: len(req.oids)]
             return
         scalars = self.result.scalars
         for want, (oid, tag, value) in zip(req.oids, varbinds, strict=True):
@@ -273,7 +274,7 @@ class Walk:
             elif tag == END_OF_MIB_VIEW:  # not an answer to a GET (RFC 3416 4.2.1)
                 self._odd.append((want, "end_of_mib_view", f"endOfMibView to a GET of {format_oid(want)}"))
             # noSuchObject/noSuchInstance: the device does not have it (an answer, not a fault)
-        self._scalars = []
+        del self._scalars[: len(req.oids)]
 
     def _getnext(self, req: WalkRequest, varbinds: list[VarBind]) -> None:
         if len(varbinds) != len(req.oids):
@@ -455,6 +456,9 @@ class Walk:
                 return
             if req.pdu is PduType.GETNEXT and len(req.oids) > 1:
                 self._chunk = max(1, len(req.oids) // 2)
+                return
+            if req.pdu is PduType.GET and len(req.oids) > 1:
+                self._get_chunk = max(1, len(req.oids) // 2)
                 return
             self._abandon("too_big", f"agent answered tooBig to a {req.pdu.name} of {len(req.oids)} OIDs")
             return

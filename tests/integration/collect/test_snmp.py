@@ -37,6 +37,7 @@ from netmon.collect.oids import (
     IF_NAME,
     IF_SPEED,
     IF_TYPE,
+    STATION_SPEC,
     SYS_NAME,
     Oid,
     PollSpec,
@@ -187,6 +188,25 @@ def test_if_mib_and_discovery_specs_against_snmpd(snmpd: int) -> None:
     rows = len(result.columns[IF_DESCR])
     assert rows >= 1 and len(result.columns[IF_NAME]) == rows
     assert discovery.columns[(1, 3, 6, 1, 2, 1, 25, 2, 3, 1, 3)]  # hrStorageDescr: snmpd has memory rows
+
+
+def test_station_spec_reads_port_1_alone_as_the_walk_reads_it_over_v1_v2c_and_v3(snmpd: int) -> None:
+    """A base station's poll (one GET of ifIndex 1's columns) on a real agent: the same cells as the walk's
+    row 1, nothing of the other rows; v1 (no Counter64: noSuchName, asked again without) and v3 alike."""
+    user = sorted(USERS)[-1]
+    one = Target("snmpd-v1", "127.0.0.1", snmpd, "1", community=Secret("env:IT_COMMUNITY", COMMUNITY))
+    walked, *stations = poll([v2c(snmpd, "walk")], DEVICE_SPEC) + poll(
+        [v2c(snmpd, "bts"), v3(snmpd, user, name="bts-v3"), one], STATION_SPEC)
+    assert len(walked.columns[IF_DESCR]) >= 2  # lo and more: there is something not to read
+    for station in stations:
+        assert station.ok and station.completeness == 1.0 and not station.faults, (station.device_id,
+                                                                                  station.error)
+        # one GET; v3 first discovers the agent's engine; v1 asks again without each Counter64 (noSuchName)
+        assert station.requests == {"bts": 1, "bts-v3": 2, "snmpd-v1": 3}[station.device_id]
+        for column in (IF_DESCR, IF_NAME, IF_ALIAS, IF_TYPE, IF_SPEED):
+            assert station.columns[column] == {(1,): walked.columns[column][(1,)]}, format_oid(column)
+        assert station.scalars[SYS_NAME] == (OCTET_STRING, b"it-snmpd")
+    assert stations[-1].columns[IF_HC_IN_OCTETS] == {} and set(stations[0].columns[IF_HC_IN_OCTETS]) == {(1,)}
 
 
 @pytest.mark.parametrize("user", sorted(USERS))

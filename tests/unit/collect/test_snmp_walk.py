@@ -212,6 +212,21 @@ def test_a_row_the_agent_lacks_is_an_empty_column_and_a_wrong_answer_spoils_its_
     assert result.completeness == 0.75 and result.faults == {"wrong_oid": 1}
 
 
+def test_a_get_too_big_for_a_small_agent_is_split_until_it_fits() -> None:
+    """An agent whose buffer holds two varbinds (SNMPv1 promises only 484 octets): the GET is halved, nothing lost."""
+
+    def small(req: WalkRequest, answer: Answer) -> Answer:
+        return (1, 0, []) if len(req.oids) > 2 else answer
+
+    agent = Lying(table(3), small)
+    result = run(Walk(ROW_SPEC, PollResult("d")), agent)
+    assert result.ok and not result.incomplete and not result.faults and result.varbinds == 4
+    assert [len(r.oids) for r in agent.requests] == [4, 2, 2]
+    agent = Lying(table(3), lambda req, answer: (1, 0, []))  # tooBig even for one OID: given up, counted once
+    result = run(Walk(ROW_SPEC, PollResult("d")), agent)
+    assert result.ok and result.faults == {"too_big": 1} and len(result.incomplete) == 4
+
+
 def test_silence_after_nothing_fails_a_rows_poll_and_rows_must_be_well_formed() -> None:
     walk = Walk(ROW_SPEC, PollResult("d"))
     assert walk.next_request() is not None
