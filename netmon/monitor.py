@@ -301,10 +301,10 @@ class Monitor:
     async def _walk(self, targets: Sequence[Target]) -> list[PollResult]:
         """Devices are walked whole (DEVICE_SPEC); base stations only for their backhaul port (STATION_SPEC)."""
         stations = self.inventory.base_stations
-        if not any(t.device_id in stations for t in targets):
+        bts = [t for t in targets if t.device_id in stations]
+        if not bts:
             return await self.poller.poll(targets, DEVICE_SPEC)
         devices = [t for t in targets if t.device_id not in stations]
-        bts = [t for t in targets if t.device_id in stations]
         walked, walked_bts = await asyncio.gather(self.poller.poll(devices, DEVICE_SPEC),
                                                   self.poller.poll(bts, STATION_SPEC))
         by_id = {r.device_id: r for r in (*walked, *walked_bts)}

@@ -193,9 +193,9 @@ class HistoryWriter:
 
     def retry(self) -> bool:
         """Write what waits; once the database is back, record how long it was away. True if nothing waits."""
-        done = self.outbox.retry()
+        self.outbox.retry()
         self._record_gaps()
-        return done and self.outbox.retry()
+        return not self.outbox.pending
 
     def _put(self, *ops: Op) -> None:
         """Queue and try to write ``ops``; the write that finds the database back also records the gap, at once
@@ -269,7 +269,7 @@ class HistoryWriter:
 
     def event(self, at: datetime, object_type: str, object_id: str, kind: str, detail: str | None) -> None:
         self._put({"op": "event", "at": at.isoformat(), "object_type": object_type, "object_id": object_id,
-                         "kind": kind, "detail": detail})
+                   "kind": kind, "detail": detail})
 
 
 def _apply(conn: Connection, op: Op) -> None:
